@@ -1,0 +1,1 @@
+"""Delivery spec presets (specs/*.yaml) and, later, the Hydra training configs."""

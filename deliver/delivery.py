@@ -1,0 +1,263 @@
+"""Deliver a file to a spec, closed loop: plan, render, decode what was written, measure, correct.
+
+    input --> high-pass --> leveler + gain --> resample --> true-peak limiter --> encode
+      |                                                                             |
+      +-- analysis pass (meter) plans the gains        decode + measure <-----------+
+                                                        (every requirement; repeat if off)
+
+Everything streams in blocks, so memory does not grow with the file's length.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from . import __version__
+from .audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
+from .bwf import bext_chunk, insert_bext
+from .check import NO_INTEGRATED, Requirement, evaluate, passed
+from .encode import RIFF_LIMIT_BYTES, Encoder
+from .errors import AudioInputError, OutputError
+from .limiter import TruePeakLimiter
+from .meter import LAYOUT_NAMES, Measurement, Meter, integrated_from_subblocks
+from .mixing import FLAT, GainCurve, Highpass, leveler_curve
+from .spectrum import Spectrogram, SpectrumSketch
+from .specs import Spec, load
+
+MAX_RENDERS = 4
+LOUDNESS_AIM = 0.05  # dB: render again while the result is further than this from the target
+PEAK_MARGIN_DB = 0.1  # first render's ceiling sits this far under the limit
+PEAK_STEP_DB = 0.05  # extra room taken when a render's peak came out over the limit
+MP3_LENGTH_SLACK = 2 * 1152  # frames a decoded MP3 may differ by (two MPEG-1 frames)
+
+
+@dataclass
+class Plan:
+    """The gains a render applies."""
+
+    highpass_hz: float
+    leveler: GainCurve
+    gain_db: float
+    ceiling_dbtp: float
+
+
+@dataclass
+class DeliveryResult:
+    """What ``deliver`` did and measured."""
+
+    source: Path
+    output: Path
+    spec: Spec
+    before: Measurement
+    after: Measurement
+    requirements: list[Requirement]
+    plan: Plan
+    renders: int
+    limiter_reduction_db: float
+    warnings: list[str] = field(default_factory=list)
+    spectrogram_before: Spectrogram | None = None
+    spectrogram_after: Spectrogram | None = None
+
+    @property
+    def passed(self) -> bool:
+        return passed(self.requirements)
+
+    def to_json(self) -> dict:
+        spec = self.spec
+        lev = self.plan.leveler.gain_db
+        return {
+            "dxkit_version": __version__,
+            "source": str(self.source),
+            "output": str(self.output),
+            "spec": {"name": spec.name, "title": spec.title, "measure": spec.measure,
+                     "target": spec.target, "low": spec.low, "high": spec.high,
+                     "true_peak_max_dbtp": spec.true_peak_max_dbtp, "notes": spec.notes,
+                     "output": {"container": spec.output.container,
+                                "sample_rate": spec.output.sample_rate,
+                                "bit_depth": spec.output.bit_depth,
+                                "bitrate_kbps": spec.output.bitrate_kbps, "bwf": spec.output.bwf}},
+            "passed": self.passed,
+            "requirements": [r.to_json() for r in self.requirements],
+            "before": self.before.to_json(),
+            "after": self.after.to_json(),
+            "processing": {
+                "highpass_hz": self.plan.highpass_hz or None,
+                "leveler_range_db": [round(float(lev.min()), 2), round(float(lev.max()), 2)] if lev.size else None,
+                "gain_db": round(self.plan.gain_db, 2),
+                "limiter_ceiling_dbtp": round(self.plan.ceiling_dbtp, 2),
+                "limiter_max_reduction_db": round(self.limiter_reduction_db, 2),
+                "renders": self.renders,
+            },
+            "true_peak_overs_after": {"threshold_dbtp": self.after.overs_threshold_dbtp,
+                                      "count": self.after.over_count},
+            "warnings": self.warnings,
+        }
+
+
+def _loudness_of(m: Measurement, spec: Spec) -> float | None:
+    return m.integrated_lufs if spec.measure == "integrated" else (
+        m.rms_db if math.isfinite(m.rms_db) else None)
+
+
+def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float) -> tuple[Measurement, Measurement, Spectrogram]:
+    """One pass over the input: its own measurement, and the high-passed one to plan from."""
+    raw = Meter(info.sample_rate, info.channels, overs_above_dbtp=tp_limit)
+    filtered = Meter(info.sample_rate, info.channels, true_peak=False)
+    hp = Highpass(highpass_hz, info.sample_rate, info.channels) if highpass_hz else None
+    sketch = SpectrumSketch(info.sample_rate, info.frames)
+    for block in read_blocks(info):
+        raw.add(block)
+        sketch.add(block)
+        filtered.add(hp.process(block) if hp else block)
+    return raw.result(), filtered.result(), sketch.result()
+
+
+def _predicted_loudness(m: Measurement, curve: GainCurve, spec: Spec) -> float | None:
+    """Loudness of the planning measurement after the leveler, from its 10 ms powers."""
+    factors = curve.on_subblocks(m.k_power_10ms.size, m.subblock_frames, m.sample_rate)
+    if spec.measure == "integrated":
+        return integrated_from_subblocks(m.k_power_10ms * factors, m.subblock_frames)
+    total = float((m.plain_power_10ms * factors).sum())
+    return 10 * math.log10(total / m.frames) if total > 0 else None
+
+
+def _render(info: AudioInfo, path: Path, spec: Spec, plan: Plan) -> tuple[int, float]:
+    """Render the input through the chain into ``path``; return (frames written, limiter dB)."""
+    out_rate = spec.output.sample_rate
+    channels = info.channels
+    expected = round(info.frames * out_rate / info.sample_rate)
+    hp = Highpass(plan.highpass_hz, info.sample_rate, channels) if plan.highpass_hz else None
+    resampler = None
+    if out_rate != info.sample_rate:
+        resampler = soxr.ResampleStream(info.sample_rate, out_rate, channels, dtype="float32", quality="VHQ")
+    limiter = TruePeakLimiter(plan.ceiling_dbtp, out_rate, channels)
+    encoder = Encoder(path, spec.output, channels, expected)
+    static = 10 ** (plan.gain_db / 20)
+    position = 0
+    try:
+        for block in read_blocks(info):
+            x = hp.process(block) if hp else block
+            times = (position + np.arange(x.shape[1])) / info.sample_rate
+            x = (x * (plan.leveler.at(times) * static)).astype(np.float32)
+            position += x.shape[1]
+            if resampler:
+                x = resampler.resample_chunk(np.ascontiguousarray(x.T)).T
+            encoder.write(limiter.push(x))
+        if resampler:
+            tail = resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True).T
+            encoder.write(limiter.push(tail))
+        encoder.write(limiter.flush())
+    finally:
+        encoder.close()
+    return encoder.frames, limiter.max_reduction_db
+
+
+def _measure_written(path: Path, frames: int, spec: Spec, tp_limit: float) -> tuple[Measurement, Spectrogram]:
+    """Decode the file just written and measure it, checking nothing went missing."""
+    try:
+        info = probe(path)
+    except AudioInputError as exc:
+        raise OutputError(f"the file written is not readable back ({exc}); is the disk full?") from None
+    slack = MP3_LENGTH_SLACK if spec.output.container == "mp3" else 0
+    if abs(info.frames - frames) > slack:
+        raise OutputError(f"the file written holds {info.frames} of {frames} frames; is the disk full?")
+    meter = Meter(info.sample_rate, info.channels, overs_above_dbtp=tp_limit)
+    sketch = SpectrumSketch(info.sample_rate, info.frames)
+    for block in read_blocks(info):
+        meter.add(block)
+        sketch.add(block)
+    return meter.result(), sketch.result()
+
+
+def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | str,
+            highpass_hz: float | None = None, leveler: bool | None = None) -> DeliveryResult:
+    """Deliver ``source`` to ``spec`` as ``output``; measured on the decoded file written.
+
+    The output file is written even when a requirement cannot be met (for example ACX's noise
+    floor on a noisy recording); ``result.passed`` and ``result.requirements`` say which failed.
+    Raises AudioInputError for input that cannot be delivered at all, OutputError when the file
+    cannot be written. The input is only read.
+    """
+    spec = load(spec) if isinstance(spec, str) else spec
+    source, output = Path(source), Path(output)
+    info = probe(source)
+    check_output_path(source, output)
+    if output.suffix.lower() != spec.output.suffix:
+        raise OutputError(f"{output}: spec {spec.name} writes {spec.output.container.upper()}; "
+                          f"name the output *{spec.output.suffix}")
+    if info.channels not in LAYOUT_NAMES:
+        raise AudioInputError(f"{source}: {info.channels} channels: unknown layout "
+                              f"(dxkit handles {', '.join(LAYOUT_NAMES.values())})")
+    if spec.output.container == "mp3" and info.channels > 2:
+        raise AudioInputError(f"{source}: {info.channels} channels cannot go into MP3 "
+                              f"(spec {spec.name}); downmix to stereo first")
+    hp_hz = spec.highpass_hz if highpass_hz is None else highpass_hz
+    if hp_hz and not 0 < hp_hz < min(info.sample_rate, spec.output.sample_rate) / 2:
+        raise AudioInputError(f"high-pass at {hp_hz} Hz does not fit a {info.sample_rate} Hz file")
+    use_leveler = spec.leveler if leveler is None else leveler
+    ceiling_limit = spec.render_ceiling_dbtp
+
+    before, planning, spectrum_before = _analyse(info, hp_hz, spec.true_peak_max_dbtp)
+    if before.integrated_lufs is None:
+        raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
+    warnings = []
+    if before.clipped_samples:
+        warnings.append(f"input has {before.clipped_samples} samples at full scale (clipped); "
+                        "delivery cannot restore them")
+    curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate) \
+        if use_leveler else FLAT
+    predicted = _predicted_loudness(planning, curve, spec)
+    if predicted is None:
+        raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
+    plan = Plan(hp_hz, curve, spec.target - predicted, ceiling_limit - PEAK_MARGIN_DB)
+    if plan.gain_db > 20:
+        warnings.append(f"gain of {plan.gain_db:+.1f} dB raises the noise floor by as much; "
+                        "denoise first (dxkit restore)")
+
+    with atomic_path(output) as final, scratch_file(output.parent, output.name) as render_path:
+        for renders in range(1, MAX_RENDERS + 1):
+            frames, reduction = _render(info, render_path, spec, plan)
+            after, spectrum_after = _measure_written(render_path, frames, spec, spec.true_peak_max_dbtp)
+            requirements = evaluate(after, spec, spec.output.container)
+            achieved = _loudness_of(after, spec)
+            error = 0.0 if achieved is None else spec.target - achieved
+            peak_over = (after.true_peak_dbtp or -math.inf) - ceiling_limit
+            if abs(error) <= LOUDNESS_AIM and peak_over <= 0:
+                break
+            if renders == MAX_RENDERS or achieved is None:
+                break
+            plan.gain_db += error
+            if peak_over > -PEAK_STEP_DB:
+                plan.ceiling_dbtp -= peak_over + PEAK_STEP_DB
+        fits_riff = frames * info.channels * (spec.output.bit_depth or 0) // 8 <= RIFF_LIMIT_BYTES
+        if spec.output.container == "wav" and spec.output.bwf and fits_riff:
+            chunk = bext_chunk(f"dxkit delivery to {spec.name}", "dxkit",
+                               _coding_history(spec, info.channels),
+                               {"loudness_value": after.integrated_lufs, "loudness_range": after.lra_lu,
+                                "max_true_peak_level": after.true_peak_dbtp,
+                                "max_momentary_loudness": after.max_momentary_lufs,
+                                "max_short_term_loudness": after.max_short_term_lufs})
+            try:
+                insert_bext(render_path, final, chunk)
+            except OSError as exc:
+                raise OutputError(f"{output}: write failed ({exc.strerror or exc})") from None
+        elif spec.output.container == "wav" and spec.output.bwf:
+            warnings.append("file is RF64 (over 4 GB): no bext chunk written")
+            os.replace(render_path, final)
+        else:
+            os.replace(render_path, final)
+
+    return DeliveryResult(source, output, spec, before, after, requirements, plan, renders,
+                          reduction, warnings, spectrum_before, spectrum_after)
+
+
+def _coding_history(spec: Spec, channels: int) -> str:
+    # EBU R98 coding history line: A=algorithm, F=rate, W=word length, M=mode, T=text.
+    mode = {1: "mono", 2: "stereo"}.get(channels, "multichannel")
+    return f"A=PCM,F={spec.output.sample_rate},W={spec.output.bit_depth},M={mode},T=dxkit {__version__}\r\n"

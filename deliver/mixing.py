@@ -1,0 +1,88 @@
+"""Dialogue mixing before loudness: a high-pass and a leveler that rides level without pumping.
+
+The leveler plans from a whole-file analysis (the 10 ms K-weighted powers the meter already
+collected), so its gain curve is zero-phase and looks ahead as far as it likes: it turns a
+passage up or down over seconds, never per syllable, and holds its gain through pauses so room
+tone between lines is not pulled up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import butter, sosfilt
+
+from .meter import (GATING_HOP_SUBBLOCKS, MOMENTARY_SUBBLOCKS, loudness_of_power, window_power,
+                    integrated_from_subblocks)
+
+HIGHPASS_ORDER = 2  # 12 dB/octave: removes rumble and handling noise, keeps voice weight
+LEVELER_WINDOW_S = 3.0  # speech level is judged over this many seconds of gated blocks
+LEVELER_SMOOTH_S = 2.0  # gain moves no faster than this (two passes of a moving average)
+LEVELER_GATE_LU = -20.0  # blocks this far below the programme are pauses, not speech
+
+
+class Highpass:
+    """Streaming Butterworth high-pass over ``[C, T]`` blocks; state carries across blocks."""
+
+    def __init__(self, cutoff_hz: float, sample_rate: int, channels: int):
+        if not 0 < cutoff_hz < sample_rate / 2:
+            raise ValueError(f"high-pass at {cutoff_hz} Hz is outside (0, {sample_rate / 2}) Hz")
+        self._sos = butter(HIGHPASS_ORDER, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
+        self._zi = np.zeros((self._sos.shape[0], channels, 2))
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        out, self._zi = sosfilt(self._sos, block, axis=-1, zi=self._zi)
+        return out.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class GainCurve:
+    """A gain in dB over time (seconds), applied with linear interpolation between points."""
+
+    times_s: np.ndarray
+    gain_db: np.ndarray
+
+    def at(self, times_s: np.ndarray) -> np.ndarray:
+        """Linear gain factors at ``times_s``."""
+        if self.times_s.size == 0:
+            return np.ones_like(times_s)
+        return 10 ** (np.interp(times_s, self.times_s, self.gain_db) / 20)
+
+    def on_subblocks(self, count: int, sub_len: int, sample_rate: int) -> np.ndarray:
+        """Power factors (gain squared) at the centres of ``count`` 10 ms sub-blocks."""
+        centres = (np.arange(count) + 0.5) * sub_len / sample_rate
+        return self.at(centres) ** 2
+
+
+FLAT = GainCurve(np.zeros(0), np.zeros(0))
+
+
+def leveler_curve(k_power_10ms: np.ndarray, sub_len: int, sample_rate: int,
+                  max_boost_db: float = 6.0, max_cut_db: float = 6.0) -> GainCurve:
+    """Plan a leveler gain that brings each passage toward the programme's integrated loudness.
+
+    Speech level is the power mean of the gated 400 ms blocks within ``LEVELER_WINDOW_S``; the
+    gain is clamped to +``max_boost_db`` / -``max_cut_db``, held across pauses, and smoothed.
+    """
+    programme = integrated_from_subblocks(k_power_10ms, sub_len)
+    blocks = window_power(k_power_10ms, MOMENTARY_SUBBLOCKS, sub_len)[::GATING_HOP_SUBBLOCKS]
+    if programme is None or blocks.size == 0:
+        return FLAT
+    hop_s = GATING_HOP_SUBBLOCKS * sub_len / sample_rate
+    times = np.arange(blocks.size) * hop_s + MOMENTARY_SUBBLOCKS * sub_len / sample_rate / 2
+    active = loudness_of_power(blocks) > programme + LEVELER_GATE_LU
+    span = max(1, int(round(LEVELER_WINDOW_S / hop_s)))
+    power_sum = uniform_filter1d(np.where(active, blocks, 0.0), span, mode="constant")
+    count = uniform_filter1d(active.astype(float), span, mode="constant")
+    have = count > 1e-9
+    if not have.any():
+        return FLAT
+    level = np.full(blocks.size, np.nan)
+    level[have] = loudness_of_power(power_sum[have] / count[have])
+    level = np.interp(times, times[have], level[have])  # hold through pauses
+    gain = np.clip(programme - level, -max_cut_db, max_boost_db)
+    smooth = max(1, int(round(LEVELER_SMOOTH_S / hop_s)))
+    gain = uniform_filter1d(uniform_filter1d(gain, smooth, mode="nearest"), smooth, mode="nearest")
+    return GainCurve(times, gain)

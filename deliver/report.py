@@ -1,0 +1,160 @@
+"""QC report of a delivery: JSON with every value, and one self-contained HTML page with plots.
+
+Plots: short-term loudness over time against the target band (before and after), true-peak
+overs above the spec's limit (before and after), and before/after spectrograms.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .audio import write_text_atomic
+
+if TYPE_CHECKING:
+    from .delivery import DeliveryResult
+    from .spectrum import Spectrogram
+
+MAX_PLOT_POINTS = 4000
+
+
+def write_report(result: "DeliveryResult", folder: str | Path) -> tuple[Path, Path]:
+    """Write ``<output name>.qc.json`` and ``.qc.html`` into ``folder``; return their paths."""
+    folder = Path(folder)
+    stem = result.output.name
+    json_path = folder / f"{stem}.qc.json"
+    html_path = folder / f"{stem}.qc.html"
+    write_text_atomic(json_path, json.dumps(result.to_json(), indent=2) + "\n")
+    write_text_atomic(html_path, render_html(result))
+    return json_path, html_path
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    step = max(1, x.size // MAX_PLOT_POINTS)
+    return x[::step], y[::step]
+
+
+def _loudness_plot(plt, result: "DeliveryResult") -> str:
+    spec = result.spec
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    for m, label, colour in ((result.before, "before", "#999999"), (result.after, "after", "#1f77b4")):
+        if m.short_term_lufs.size:
+            t, s = _thin(m.short_term_times_s, np.maximum(m.short_term_lufs, -80))
+            ax.plot(t, s, color=colour, lw=1, label=f"short-term {label}")
+    if spec.measure == "integrated":
+        ax.axhspan(spec.low, spec.high, color="#2ca02c", alpha=0.18, label="target band (integrated)")
+        ax.axhline(spec.target, color="#2ca02c", lw=1)
+    if result.after.integrated_lufs is not None:
+        ax.axhline(result.after.integrated_lufs, color="#1f77b4", ls="--", lw=1, label="integrated after")
+    if spec.max_short_term_lufs is not None:
+        ax.axhline(spec.max_short_term_lufs, color="#d62728", lw=1, label="short-term limit")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("LUFS")
+    ax.set_ylim(bottom=max(-70, ax.get_ylim()[0]))
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _overs_plot(plt, result: "DeliveryResult") -> str:
+    limit = result.spec.true_peak_max_dbtp
+    fig, ax = plt.subplots(figsize=(10, 2.2))
+    for m, label, colour in ((result.before, "before", "#999999"), (result.after, "after", "#d62728")):
+        if m.overs:
+            t, v = np.array(m.overs).T
+            ax.scatter(t, v, s=8, color=colour, label=f"{label}: {m.over_count} chunks over")
+        else:
+            ax.scatter([], [], color=colour, label=f"{label}: no overs")
+    ax.axhline(limit, color="black", lw=1, label=f"limit {limit:g} dBTP")
+    ax.set_xlim(0, result.after.duration_s)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("dBTP")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def _spectrogram_plot(plt, before: "Spectrogram", after: "Spectrogram") -> str:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+    top = max(before.power_db.max(), after.power_db.max())
+    for ax, sg, title in ((axes[0], before, "before"), (axes[1], after, "after")):
+        keep = sg.freqs_hz >= 20
+        mesh = ax.pcolormesh(sg.times_s, sg.freqs_hz[keep], sg.power_db[keep], shading="nearest",
+                             vmin=top - 100, vmax=top, cmap="magma")
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("time (s)")
+    axes[0].set_ylabel("Hz")
+    fig.colorbar(mesh, ax=axes, label="dB")
+    return _png(fig)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(result: "DeliveryResult") -> str:
+    """The report page as one HTML string with its images inlined."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = result.to_json()
+    verdict = "PASS" if result.passed else "FAIL"
+    reqs = [[html.escape(r.name), html.escape(str(r.measured)), html.escape(r.limit),
+             f"<b class={'ok' if r.passed else 'bad'}>{'pass' if r.passed else 'FAIL'}</b>",
+             html.escape(r.reason)] for r in result.requirements]
+    keys = list(data["before"].keys())
+    meas = [[k, str(data["before"][k]), str(data["after"][k])] for k in keys]
+    proc = [[html.escape(k), html.escape(str(v))] for k, v in data["processing"].items()]
+    images = [_loudness_plot(plt, result), _overs_plot(plt, result)]
+    if result.spectrogram_before is not None and result.spectrogram_after is not None:
+        images.append(_spectrogram_plot(plt, result.spectrogram_before, result.spectrogram_after))
+    plt.close("all")
+    warnings = "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings)
+    notes = html.escape(result.spec.notes)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>dxkit QC: {html.escape(result.output.name)} ({verdict})</title>
+<style>
+body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1100px; }}
+table {{ border-collapse: collapse; margin: 8px 0 16px; }}
+td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
+.ok {{ color: #2a7a2a; }} .bad {{ color: #c0392b; }}
+h1 span {{ padding: 2px 10px; border-radius: 4px; color: white;
+          background: {'#2a7a2a' if result.passed else '#c0392b'}; }}
+img {{ max-width: 100%; display: block; margin: 8px 0; }}
+</style></head><body>
+<h1>{html.escape(result.output.name)} <span>{verdict}</span></h1>
+<p>Spec <b>{html.escape(result.spec.name)}</b> ({html.escape(result.spec.title)}):
+loudness {html.escape(result.spec.loudness_text())}, true peak &le; {result.spec.true_peak_max_dbtp:g} dBTP.
+Measured on the decoded delivered file. Source: {html.escape(str(result.source))}.</p>
+<p><i>{notes}</i></p>
+{'<ul class=bad>' + warnings + '</ul>' if warnings else ''}
+<h2>Requirements</h2>
+{_table(reqs, ["requirement", "measured", "limit", "verdict", "why"])}
+<h2>Loudness over time</h2><img alt="short-term loudness" src="{images[0]}">
+<h2>True-peak overs</h2><img alt="true-peak overs" src="{images[1]}">
+{f'<h2>Spectrogram</h2><img alt="spectrogram" src="{images[2]}">' if len(images) > 2 else ''}
+<h2>Measurements</h2>
+{_table(meas, ["value", "before", "after"])}
+<h2>Processing</h2>
+{_table(proc, ["step", "value"])}
+<p>dxkit {html.escape(data['dxkit_version'])}</p>
+</body></html>
+"""

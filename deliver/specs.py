@@ -1,0 +1,184 @@
+"""Delivery spec presets: YAML data, one file per destination, plus a user's own file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .errors import SpecError
+
+CONTAINERS = ("wav", "flac", "mp3")
+PCM_DEPTHS = (16, 24, 32)  # 32 = 32-bit float
+
+
+@dataclass(frozen=True)
+class Output:
+    """The file a spec wants: container, rate, depth (PCM) or bitrate (MP3)."""
+
+    container: str
+    sample_rate: int
+    accepted_sample_rates: tuple[int, ...]
+    bit_depth: int | None = None
+    bitrate_kbps: int | None = None
+    bwf: bool = False
+
+    @property
+    def suffix(self) -> str:
+        return "." + self.container
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One destination's limits, mixing defaults and output format."""
+
+    name: str
+    title: str
+    measure: str  # "integrated" (LUFS) or "rms" (dB, unweighted)
+    target: float
+    low: float  # lowest passing loudness
+    high: float  # highest passing loudness
+    true_peak_max_dbtp: float
+    output: Output
+    highpass_hz: float = 80.0
+    leveler: bool = False
+    sample_peak_max_dbfs: float | None = None
+    max_short_term_lufs: float | None = None
+    max_momentary_lufs: float | None = None
+    lra_max_lu: float | None = None
+    noise_floor_max_db: float | None = None
+    duration_max_s: float | None = None
+    louder_above_lufs: float | None = None  # above this integrated loudness ...
+    louder_true_peak_max_dbtp: float | None = None  # ... the true peak limit is this
+    notes: str = ""
+    unavailable: str = ""
+    source: str = ""
+
+    @property
+    def render_ceiling_dbtp(self) -> float:
+        """The strictest true-peak (or sample-peak) limit that can apply: what to render to."""
+        limits = [self.true_peak_max_dbtp]
+        for extra in (self.louder_true_peak_max_dbtp, self.sample_peak_max_dbfs):
+            if extra is not None:
+                limits.append(extra)
+        return min(limits)
+
+    def loudness_text(self) -> str:
+        unit = "LUFS" if self.measure == "integrated" else "dB RMS"
+        if self.measure == "integrated":
+            return f"{self.target:g} {unit} ±{self.high - self.target:g}"
+        return f"{self.low:g} to {self.high:g} {unit} (aim {self.target:g})"
+
+
+def builtin_names() -> list[str]:
+    """Names of the presets shipped with dxkit."""
+    folder = resources.files("dxkit.configs") / "specs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load(name_or_path: str | os.PathLike, allow_unavailable: bool = False) -> Spec:
+    """A preset by name (``ebu-r128``) or a user's YAML file by path; raise SpecError if bad."""
+    text, origin = _spec_text(str(name_or_path))
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{origin}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    spec = _from_dict(data, origin)
+    if spec.unavailable and not allow_unavailable:
+        raise SpecError(f"spec {spec.name} is not available yet: {' '.join(spec.unavailable.split())}")
+    return spec
+
+
+def _spec_text(name_or_path: str) -> tuple[str, str]:
+    looks_like_path = name_or_path.endswith((".yaml", ".yml")) or os.sep in name_or_path
+    if looks_like_path:
+        path = Path(name_or_path)
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as exc:
+            raise SpecError(f"{path}: cannot read spec file ({exc.strerror or exc})") from None
+    if name_or_path not in builtin_names():
+        raise SpecError(f"unknown spec {name_or_path!r}; known: {', '.join(builtin_names())} "
+                        "(or give a path to your own .yaml)")
+    resource = resources.files("dxkit.configs") / "specs" / f"{name_or_path}.yaml"
+    return resource.read_text(encoding="utf-8"), name_or_path
+
+
+def _number(section: dict, key: str, origin: str, default=None, required=False):
+    value = section.get(key, default)
+    if value is None:
+        if required:
+            raise SpecError(f"{origin}: missing required field {key!r}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(f"{origin}: field {key!r} must be a number, got {value!r}")
+    return float(value)
+
+
+def _from_dict(data: object, origin: str) -> Spec:
+    if not isinstance(data, dict):
+        raise SpecError(f"{origin}: a spec is a YAML mapping")
+    loud = data.get("loudness")
+    out = data.get("output")
+    mix = data.get("mixing") or {}
+    if not isinstance(loud, dict) or not isinstance(out, dict) or not isinstance(mix, dict):
+        raise SpecError(f"{origin}: needs 'loudness' and 'output' sections (and optional 'mixing')")
+    measure = loud.get("measure", "integrated")
+    if measure not in ("integrated", "rms"):
+        raise SpecError(f"{origin}: loudness.measure must be 'integrated' or 'rms', got {measure!r}")
+    target = _number(loud, "target", origin, required=True)
+    if "range" in loud:
+        rng = loud["range"]
+        if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, (int, float)) for v in rng)):
+            raise SpecError(f"{origin}: loudness.range must be [low, high]")
+        low, high = float(min(rng)), float(max(rng))
+    else:
+        tol = _number(loud, "tolerance", origin, required=True)
+        low, high = target - tol, target + tol
+    if not low <= target <= high:
+        raise SpecError(f"{origin}: loudness target {target} lies outside its passing range")
+    container = out.get("container")
+    if container not in CONTAINERS:
+        raise SpecError(f"{origin}: output.container must be one of {', '.join(CONTAINERS)}")
+    rate = int(_number(out, "sample_rate", origin, required=True))
+    accepted = tuple(int(r) for r in out.get("accepted_sample_rates", [rate]))
+    depth = out.get("bit_depth")
+    bitrate = out.get("bitrate_kbps")
+    if container == "mp3":
+        if bitrate not in (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320):
+            raise SpecError(f"{origin}: mp3 output needs bitrate_kbps, an MPEG-1 layer III rate")
+        if rate not in (32000, 44100, 48000):
+            raise SpecError(f"{origin}: mp3 output at {bitrate} kbps needs 32, 44.1 or 48 kHz")
+    elif depth not in PCM_DEPTHS:
+        raise SpecError(f"{origin}: {container} output needs bit_depth 16, 24 or 32 (float)")
+    if container == "flac" and depth == 32:
+        raise SpecError(f"{origin}: FLAC holds integer PCM only; use bit_depth 16 or 24")
+    louder = data.get("true_peak_max_if_louder") or {}
+    name = str(data.get("name") or Path(origin).stem)
+    return Spec(
+        name=name,
+        title=str(data.get("title", name)),
+        measure=measure,
+        target=target,
+        low=low,
+        high=high,
+        true_peak_max_dbtp=_number(data, "true_peak_max_dbtp", origin, required=True),
+        output=Output(container, rate, accepted, int(depth) if depth else None,
+                      int(bitrate) if bitrate else None, bool(out.get("bwf", False))),
+        highpass_hz=_number(mix, "highpass_hz", origin, default=80.0),
+        leveler=bool(mix.get("leveler", False)),
+        sample_peak_max_dbfs=_number(data, "sample_peak_max_dbfs", origin),
+        max_short_term_lufs=_number(data, "max_short_term_lufs", origin),
+        max_momentary_lufs=_number(data, "max_momentary_lufs", origin),
+        lra_max_lu=_number(data, "lra_max_lu", origin),
+        noise_floor_max_db=_number(data, "noise_floor_max_db", origin),
+        duration_max_s=_number(data, "duration_max_s", origin),
+        louder_above_lufs=_number(louder, "above_lufs", origin),
+        louder_true_peak_max_dbtp=_number(louder, "max_dbtp", origin),
+        notes=" ".join(str(data.get("notes", "")).split()),
+        unavailable=" ".join(str(data.get("unavailable", "")).split()),
+        source=origin,
+    )

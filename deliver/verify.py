@@ -1,0 +1,39 @@
+"""Check any file against a spec: measure it, then judge every requirement."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .audio import probe
+from .check import Requirement, evaluate, passed
+from .meter import Measurement, measure
+from .specs import Spec, load
+
+CONTAINER_OF_FORMAT = {"WAV": "wav", "WAVEX": "wav", "RF64": "wav", "FLAC": "flac", "MPEG": "mp3"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """A file's verdict against one spec."""
+
+    spec: Spec
+    measurement: Measurement
+    requirements: list[Requirement]
+
+    @property
+    def passed(self) -> bool:
+        return passed(self.requirements)
+
+    def to_json(self) -> dict:
+        return {"spec": self.spec.name, "passed": self.passed,
+                "requirements": [r.to_json() for r in self.requirements]}
+
+
+def check(path: str | os.PathLike, spec: Spec | str) -> CheckResult:
+    """Measure ``path`` and judge it against ``spec`` (a preset name, a YAML path or a Spec)."""
+    spec = load(spec) if isinstance(spec, str) else spec
+    info = probe(path)
+    m = measure(path, overs_above_dbtp=spec.true_peak_max_dbtp)
+    container = CONTAINER_OF_FORMAT.get(info.format, info.format.lower())
+    return CheckResult(spec, m, evaluate(m, spec, container))

@@ -1,0 +1,209 @@
+"""The ``dxkit`` command. Thin: parse, call the library, print, map errors to exit codes.
+
+Exit codes: 0 ok, 1 a check failed, 2 bad usage or unusable input/output, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+MEASURE_ROWS = [
+    ("integrated_lufs", "Integrated loudness", "LUFS"),
+    ("lra_lu", "Loudness range", "LU"),
+    ("true_peak_dbtp", "True peak", "dBTP"),
+    ("sample_peak_dbfs", "Sample peak", "dBFS"),
+    ("max_momentary_lufs", "Max momentary", "LUFS"),
+    ("max_short_term_lufs", "Max short-term", "LUFS"),
+    ("rms_db", "RMS (unweighted)", "dB"),
+    ("noise_floor_db", "Noise floor (quietest 500 ms)", "dB"),
+    ("duration_s", "Duration", "s"),
+    ("sample_rate", "Sample rate", "Hz"),
+    ("channels", "Channels", ""),
+    ("clipped_samples", "Samples at full scale", ""),
+]
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}" if math.isfinite(value) else "-inf"
+    return str(value)
+
+
+def _print_requirements(reqs, verdict_of) -> None:
+    width = max(len(r.name) for r in reqs)
+    for r in reqs:
+        why = f"  ({r.reason})" if r.reason else ""
+        print(f"  {'PASS' if r.passed else 'FAIL'}  {r.name:<{width}}  {_fmt(r.measured):>9}   "
+              f"limit {r.limit}{why}")
+    print(verdict_of)
+
+
+def cmd_measure(args) -> int:
+    from dxkit import measure
+
+    m = measure(args.file)
+    data = m.to_json()
+    if args.json:
+        print(json.dumps(data))
+        return EXIT_OK
+    for key, label, unit in MEASURE_ROWS:
+        value = data[key]
+        note = " (none: under 400 ms, or silent)" if value is None and key == "integrated_lufs" else ""
+        print(f"{label:<32} {_fmt(value):>9} {unit}{note}")
+    return EXIT_OK
+
+
+def cmd_specs(args) -> int:
+    from dxkit import specs
+
+    rows = []
+    for name in specs.builtin_names():
+        s = specs.load(name, allow_unavailable=True)
+        out = s.output
+        fmt = f"{out.container.upper()} {out.sample_rate / 1000:g} kHz " + (
+            f"{out.bitrate_kbps} kbps CBR" if out.container == "mp3" else
+            ("32-bit float" if out.bit_depth == 32 else f"{out.bit_depth}-bit") + (" BWF" if out.bwf else ""))
+        extra = []
+        if s.louder_true_peak_max_dbtp is not None:
+            extra.append(f"{s.louder_true_peak_max_dbtp:g} dBTP if louder than {s.louder_above_lufs:g}")
+        for label, value, unit in (("sample peak", s.sample_peak_max_dbfs, "dBFS"),
+                                   ("max short-term", s.max_short_term_lufs, "LUFS"),
+                                   ("LRA", s.lra_max_lu, "LU"), ("noise floor", s.noise_floor_max_db, "dB"),
+                                   ("duration", s.duration_max_s, "s")):
+            if value is not None:
+                extra.append(f"{label} <= {value:g} {unit}")
+        rows.append({"name": name, "title": s.title, "loudness": s.loudness_text(),
+                     "true_peak_max_dbtp": s.true_peak_max_dbtp, "other": extra, "output": fmt,
+                     "available": not s.unavailable, "unavailable": s.unavailable})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for r in rows:
+        print(f"{r['name']:<18} {r['title']}")
+        print(f"{'':<18} loudness {r['loudness']}, true peak <= {r['true_peak_max_dbtp']:g} dBTP"
+              + (f"; {'; '.join(r['other'])}" if r["other"] else ""))
+        print(f"{'':<18} writes {r['output']}")
+        if r["unavailable"]:
+            print(f"{'':<18} NOT AVAILABLE YET: {r['unavailable']}")
+    print("\nAny command that takes --spec also takes the path of your own YAML file "
+          "(copy one of the presets from dxkit/configs/specs).")
+    return EXIT_OK
+
+
+def cmd_check(args) -> int:
+    from dxkit import check
+
+    result = check(args.file, args.spec)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(f"{args.file} against {result.spec.name} ({result.spec.title}):")
+        _print_requirements(result.requirements, "PASS" if result.passed else "FAIL")
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def cmd_deliver(args) -> int:
+    from pathlib import Path
+
+    from dxkit import deliver
+    from dxkit.deliver.report import write_report
+
+    if args.report:
+        report_dir = Path(args.report)
+        if not report_dir.is_dir():
+            print(f"dxkit: error: report folder {report_dir} does not exist", file=sys.stderr)
+            return EXIT_USAGE
+    result = deliver(args.input, args.output, args.spec, highpass_hz=args.highpass, leveler=args.leveler)
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.report:
+        json_path, html_path = write_report(result, args.report)
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        p = result.plan
+        print(f"{result.output}: {result.spec.name}, {result.renders} render(s), gain {p.gain_db:+.2f} dB, "
+              f"limiter up to {result.limiter_reduction_db:.1f} dB at {p.ceiling_dbtp:.2f} dBTP")
+        _print_requirements(result.requirements, "PASS" if result.passed else "FAIL")
+        if args.report:
+            print(f"report: {html_path} and {json_path.name}")
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dxkit",
+        description="Restore location dialogue and deliver it to a loudness spec, verified by measurement.",
+        epilog="Exit codes: 0 ok, 1 a check failed, 2 bad usage or unusable input/output.")
+    parser.add_argument("--version", action="version", version=f"dxkit {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("measure", help="measure loudness, true peak, LRA, RMS, noise floor",
+                       description="Measure a file per ITU-R BS.1770-5 and EBU Tech 3341/3342: integrated, "
+                                   "momentary and short-term maxima (10 ms hop), LRA, true peak (4x), "
+                                   "sample peak, unweighted RMS and noise floor.")
+    p.add_argument("file", help="audio file (WAV, FLAC, MP3, ...; 8-192 kHz; mono, stereo, 5.1, 7.1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object with stable keys")
+    p.set_defaults(func=cmd_measure)
+
+    p = sub.add_parser("specs", help="list the delivery specs and their limits",
+                       description="List the built-in delivery specs with their limits and output format.")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(func=cmd_specs)
+
+    p = sub.add_parser("check", help="verify a file against a spec (exit 1 if it fails)",
+                       description="Measure a file and judge every requirement of a spec. "
+                                   "Exit 0 when all pass, 1 when any fails.")
+    p.add_argument("file", help="audio file to verify")
+    p.add_argument("--spec", required=True, help="spec name (see `dxkit specs`) or path to a YAML file")
+    p.add_argument("--json", action="store_true",
+                   help='print {"spec", "passed", "requirements": [{"name", "measured", "limit", "passed"}]}')
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("deliver", help="mix, normalise, limit and encode a file to a spec, then verify it",
+                       description="High-pass, level, normalise and true-peak limit a file, encode it in "
+                                   "the spec's format, then decode and measure what was written and correct "
+                                   "until every requirement passes (or say which cannot). Exit 1 if any fails.")
+    p.add_argument("input", help="audio file to deliver (never modified)")
+    p.add_argument("-o", "--output", required=True, help="output file; its extension must match the spec")
+    p.add_argument("--spec", required=True, help="spec name (see `dxkit specs`) or path to a YAML file")
+    p.add_argument("--report", metavar="DIR", help="write <output>.qc.json and <output>.qc.html here")
+    p.add_argument("--highpass", type=float, metavar="HZ", help="dialogue high-pass in Hz (0 = off; default: spec's)")
+    lev = p.add_mutually_exclusive_group()
+    lev.add_argument("--leveler", dest="leveler", action="store_true", default=None, help="ride level (default: spec's)")
+    lev.add_argument("--no-leveler", dest="leveler", action="store_false", help="no leveler")
+    p.add_argument("--json", action="store_true", help="print the QC report JSON")
+    p.set_defaults(func=cmd_deliver)
+    return parser
+
+
+def _version() -> str:
+    from dxkit.deliver import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from dxkit.deliver.errors import DxkitError
+
+    try:
+        return args.func(args)
+    except DxkitError as exc:
+        print(f"dxkit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("dxkit: interrupted; no partial files left", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Chunked inference and the restore chain: arrives with issue 4."""

@@ -1,0 +1,1 @@
+"""Restoration networks (denoise, dereverb, deplosive): arrives with issue 3."""

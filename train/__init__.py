@@ -1,0 +1,1 @@
+"""Training stack (Lightning + Hydra): arrives with issue 3."""
