@@ -30,7 +30,7 @@ from .mixing import FLAT, GainCurve, Highpass, leveler_curve
 from .spectrum import Spectrogram, SpectrumSketch
 from .specs import Spec, load
 
-MAX_RENDERS = 4
+MAX_RENDERS = 5
 LOUDNESS_AIM = 0.05  # dB: render again while the result is further than this from the target
 PEAK_MARGIN_DB = 0.1  # first render's ceiling sits this far under the limit
 PEAK_STEP_DB = 0.05  # extra room taken when a render's peak came out over the limit
@@ -127,7 +127,7 @@ def _predicted_loudness(m: Measurement, curve: GainCurve, spec: Spec) -> float |
     return 10 * math.log10(total / m.frames) if total > 0 else None
 
 
-def _render(info: AudioInfo, path: Path, spec: Spec, plan: Plan) -> tuple[int, float]:
+def _render(info: AudioInfo, path: Path, spec: Spec, plan: Plan, name: Path) -> tuple[int, float]:
     """Render the input through the chain into ``path``; return (frames written, limiter dB)."""
     out_rate = spec.output.sample_rate
     channels = info.channels
@@ -137,7 +137,7 @@ def _render(info: AudioInfo, path: Path, spec: Spec, plan: Plan) -> tuple[int, f
     if out_rate != info.sample_rate:
         resampler = soxr.ResampleStream(info.sample_rate, out_rate, channels, dtype="float32", quality="VHQ")
     limiter = TruePeakLimiter(plan.ceiling_dbtp, out_rate, channels)
-    encoder = Encoder(path, spec.output, channels, expected)
+    encoder = Encoder(path, spec.output, channels, expected, name)
     static = 10 ** (plan.gain_db / 20)
     position = 0
     try:
@@ -221,8 +221,9 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
                         "denoise first (dxkit restore)")
 
     with atomic_path(output) as final, scratch_file(output.parent, output.name) as render_path:
+        previous: tuple[float, float] | None = None  # (gain dB, loudness) of the last render
         for renders in range(1, MAX_RENDERS + 1):
-            frames, reduction = _render(info, render_path, spec, plan)
+            frames, reduction = _render(info, render_path, spec, plan, output)
             after, spectrum_after = _measure_written(render_path, frames, spec, spec.true_peak_max_dbtp)
             requirements = evaluate(after, spec, spec.output.container)
             achieved = _loudness_of(after, spec)
@@ -232,7 +233,12 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
                 break
             if renders == MAX_RENDERS or achieved is None:
                 break
-            plan.gain_db += error
+            # Secant step: under heavy limiting loudness rises less than 1 dB per dB of gain.
+            slope = 1.0
+            if previous is not None and abs(plan.gain_db - previous[0]) > 1e-3:
+                slope = float(np.clip((achieved - previous[1]) / (plan.gain_db - previous[0]), 0.2, 1.5))
+            previous = (plan.gain_db, achieved)
+            plan.gain_db += error / slope
             if peak_over > -PEAK_STEP_DB:
                 plan.ceiling_dbtp -= peak_over + PEAK_STEP_DB
         fits_riff = frames * info.channels * (spec.output.bit_depth or 0) // 8 <= RIFF_LIMIT_BYTES

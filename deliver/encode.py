@@ -30,8 +30,9 @@ def mp3_compression_level(kbps: int) -> float:
 class Encoder:
     """Write ``[C, T]`` float32 blocks to a file in the spec's format."""
 
-    def __init__(self, path: Path, output: Output, channels: int, expected_frames: int):
-        self.path = path
+    def __init__(self, path: Path, output: Output, channels: int, expected_frames: int,
+                 name: Path | None = None):
+        self.name = name or path  # what error messages call the file (the final output path)
         self.output = output
         self.frames = 0
         self._rng = np.random.default_rng(DITHER_SEED)
@@ -39,7 +40,7 @@ class Encoder:
         kwargs: dict = {}
         if container == "mp3":
             if channels > 2:
-                raise OutputError(f"{path}: MP3 holds at most 2 channels; this file has {channels}")
+                raise OutputError(f"{self.name}: MP3 holds at most 2 channels; this file has {channels}")
             fmt, subtype = "MP3", "MPEG_LAYER_III"
             kwargs = {"compression_level": mp3_compression_level(output.bitrate_kbps),
                       "bitrate_mode": "CONSTANT"}
@@ -54,7 +55,7 @@ class Encoder:
             self._file = sf.SoundFile(str(path), "w", output.sample_rate, channels, subtype,
                                       format=fmt, **kwargs)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            raise OutputError(f"{path}: cannot open for writing ({exc})") from None
+            raise OutputError(f"{self.name}: cannot open for writing ({exc})") from None
 
     def write(self, block: np.ndarray) -> None:
         if block.shape[1] == 0:
@@ -66,7 +67,7 @@ class Encoder:
         try:
             self._file.write(data)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            raise OutputError(f"{self.path}: write failed ({exc})") from None
+            raise OutputError(f"{self.name}: write failed ({exc}); is the disk full?") from None
         self.frames += block.shape[1]
 
     def _dither(self, data: np.ndarray, depth: int) -> np.ndarray:
@@ -84,4 +85,4 @@ class Encoder:
         try:
             self._file.close()
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-            raise OutputError(f"{self.path}: could not finish the file ({exc})") from None
+            raise OutputError(f"{self.name}: could not finish the file ({exc}); is the disk full?") from None

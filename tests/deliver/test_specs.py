@@ -1,0 +1,65 @@
+"""Spec presets: every row of SPECS.md loads with the right limits; bad files are refused."""
+
+import pytest
+
+from dxkit import specs
+from dxkit.deliver.errors import SpecError
+
+EXPECTED = {  # name: (measure, target, low, high, true peak)
+    "spotify": ("integrated", -14, -15, -13, -1),
+    "apple": ("integrated", -16, -17, -15, -1),
+    "podcast": ("integrated", -16, -17, -15, -1),
+    "ebu-r128": ("integrated", -23, -23.2, -22.8, -1),
+    "ebu-r128-s1": ("integrated", -23, -23.2, -22.8, -1),
+    "cst-rt-040": ("integrated", -23, -24, -22, -3),
+    "acx": ("rms", -20, -23, -18, -3),
+    "atsc-a85": ("integrated", -24, -26, -22, -2),
+    "aes-td1008-speech": ("integrated", -18, -20, -16, -1),
+    "netflix": ("integrated", -27, -29, -25, -2),
+}
+
+
+def test_every_destination_is_a_preset():
+    assert set(specs.builtin_names()) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_preset_limits(name):
+    s = specs.load(name, allow_unavailable=True)
+    measure, target, low, high, tp = EXPECTED[name]
+    assert (s.measure, s.target, s.true_peak_max_dbtp) == (measure, target, tp)
+    assert s.low == pytest.approx(low) and s.high == pytest.approx(high)
+
+
+def test_special_limits():
+    assert specs.load("spotify").render_ceiling_dbtp == -2.0
+    assert specs.load("ebu-r128-s1").max_short_term_lufs == -18.0
+    assert specs.load("cst-rt-040").lra_max_lu == 20.0
+    acx = specs.load("acx")
+    assert (acx.sample_peak_max_dbfs, acx.noise_floor_max_db, acx.duration_max_s) == (-3.0, -60.0, 7200)
+    assert (acx.output.container, acx.output.bitrate_kbps, acx.output.sample_rate) == ("mp3", 192, 44100)
+    assert specs.load("ebu-r128").output.bwf
+
+
+def test_netflix_says_why_it_waits():
+    with pytest.raises(SpecError, match="dialogue"):
+        specs.load("netflix")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[1, 2", "not valid YAML"),
+    ("- a list", "mapping"),
+    ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: -1\n"
+     "output: {container: ogg, sample_rate: 48000}", "container"),
+    ("loudness: {target: -23}\ntrue_peak_max_dbtp: -1\n"
+     "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "tolerance"),
+    ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: loud\n"
+     "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "must be a number"),
+    ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: -1\n"
+     "output: {container: mp3, sample_rate: 44100, bitrate_kbps: 100}", "bitrate_kbps"),
+])
+def test_malformed_spec_files(tmp_path, text, message):
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=message):
+        specs.load(str(path))
