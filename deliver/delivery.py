@@ -14,6 +14,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soxr
@@ -30,9 +31,12 @@ from .mixing import FLAT, GainCurve, Highpass, leveler_curve
 from .spectrum import Spectrogram, SpectrumSketch
 from .specs import Spec, load
 
-MAX_RENDERS = 5
+MAX_RENDERS = 5  # renders into the output file (each one decoded and measured)
+MAX_TRIALS = 5  # renders measured in memory, to settle the gains before a lossy encode
 LOUDNESS_AIM = 0.05  # dB: render again while the result is further than this from the target
-PEAK_MARGIN_DB = 0.1  # first render's ceiling sits this far under the limit
+PEAK_MARGIN_DB = 0.15  # the limiter's first ceiling sits this far under the spec's limit
+METER_MARGIN_DB = 0.1  # a render is good when its true peak is this far under the limit, so
+# that true-peak meters with other interpolators (libebur128, ffmpeg) also read it under
 PEAK_STEP_DB = 0.05  # extra room taken when a render's peak came out over the limit
 MP3_LENGTH_SLACK = 2 * 1152  # frames a decoded MP3 may differ by (two MPEG-1 frames)
 
@@ -58,7 +62,8 @@ class DeliveryResult:
     after: Measurement
     requirements: list[Requirement]
     plan: Plan
-    renders: int
+    renders: int  # files written, decoded and measured
+    trials: int  # renders measured in memory only (lossy formats)
     limiter_reduction_db: float
     warnings: list[str] = field(default_factory=list)
     spectrogram_before: Spectrogram | None = None
@@ -93,6 +98,7 @@ class DeliveryResult:
                 "limiter_ceiling_dbtp": round(self.plan.ceiling_dbtp, 2),
                 "limiter_max_reduction_db": round(self.limiter_reduction_db, 2),
                 "renders": self.renders,
+                "trial_renders": self.trials,
             },
             "true_peak_overs_after": {"threshold_dbtp": self.after.overs_threshold_dbtp,
                                       "count": self.after.over_count},
@@ -127,35 +133,41 @@ def _predicted_loudness(m: Measurement, curve: GainCurve, spec: Spec) -> float |
     return 10 * math.log10(total / m.frames) if total > 0 else None
 
 
-def _render(info: AudioInfo, path: Path, spec: Spec, plan: Plan, name: Path) -> tuple[int, float]:
-    """Render the input through the chain into ``path``; return (frames written, limiter dB)."""
+def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray], None]) -> float:
+    """Run the input through the chain, handing each output block to ``sink``; return the
+    limiter's largest gain reduction in dB."""
     out_rate = spec.output.sample_rate
     channels = info.channels
-    expected = round(info.frames * out_rate / info.sample_rate)
     hp = Highpass(plan.highpass_hz, info.sample_rate, channels) if plan.highpass_hz else None
     resampler = None
     if out_rate != info.sample_rate:
         resampler = soxr.ResampleStream(info.sample_rate, out_rate, channels, dtype="float32", quality="VHQ")
     limiter = TruePeakLimiter(plan.ceiling_dbtp, out_rate, channels)
-    encoder = Encoder(path, spec.output, channels, expected, name)
     static = 10 ** (plan.gain_db / 20)
     position = 0
-    try:
-        for block in read_blocks(info):
-            x = hp.process(block) if hp else block
-            times = (position + np.arange(x.shape[1])) / info.sample_rate
-            x = (x * (plan.leveler.at(times) * static)).astype(np.float32)
-            position += x.shape[1]
-            if resampler:
-                x = resampler.resample_chunk(np.ascontiguousarray(x.T)).T
-            encoder.write(limiter.push(x))
+    for block in read_blocks(info):
+        x = hp.process(block) if hp else block
+        times = (position + np.arange(x.shape[1])) / info.sample_rate
+        x = (x * (plan.leveler.at(times) * static)).astype(np.float32)
+        position += x.shape[1]
         if resampler:
-            tail = resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True).T
-            encoder.write(limiter.push(tail))
-        encoder.write(limiter.flush())
+            x = resampler.resample_chunk(np.ascontiguousarray(x.T)).T
+        sink(limiter.push(x))
+    if resampler:
+        sink(limiter.push(resampler.resample_chunk(np.zeros((0, channels), np.float32), last=True).T))
+    sink(limiter.flush())
+    return limiter.max_reduction_db
+
+
+def _encode(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> tuple[int, float]:
+    """Render into the spec's file format at ``path``; return (frames written, limiter dB)."""
+    expected = round(info.frames * spec.output.sample_rate / info.sample_rate)
+    encoder = Encoder(path, spec.output, info.channels, expected, name)
+    try:
+        reduction = _render(info, spec, plan, encoder.write)
     finally:
         encoder.close()
-    return encoder.frames, limiter.max_reduction_db
+    return encoder.frames, reduction
 
 
 def _measure_written(path: Path, frames: int, spec: Spec, tp_limit: float) -> tuple[Measurement, Spectrogram]:
@@ -220,27 +232,42 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         warnings.append(f"gain of {plan.gain_db:+.1f} dB raises the noise floor by as much; "
                         "denoise first (dxkit restore)")
 
+    tp_limit = spec.true_peak_max_dbtp
+    aim_peak = ceiling_limit - METER_MARGIN_DB
     with atomic_path(output) as final, scratch_file(output.parent, output.name) as render_path:
+        # Lossy files cost an encode and a decode per try: settle the gains on the PCM first.
+        trial = spec.output.container == "mp3"
         previous: tuple[float, float] | None = None  # (gain dB, loudness) of the last render
-        for renders in range(1, MAX_RENDERS + 1):
-            frames, reduction = _render(info, render_path, spec, plan, output)
-            after, spectrum_after = _measure_written(render_path, frames, spec, spec.true_peak_max_dbtp)
-            requirements = evaluate(after, spec, spec.output.container)
+        renders = trials = 0
+        while True:
+            if trial:
+                trials += 1
+                meter = Meter(spec.output.sample_rate, info.channels, overs_above_dbtp=tp_limit)
+                reduction = _render(info, spec, plan, meter.add)
+                after = meter.result()
+            else:
+                renders += 1
+                frames, reduction = _encode(info, spec, plan, render_path, output)
+                after, spectrum_after = _measure_written(render_path, frames, spec, tp_limit)
             achieved = _loudness_of(after, spec)
             error = 0.0 if achieved is None else spec.target - achieved
-            peak_over = (after.true_peak_dbtp or -math.inf) - ceiling_limit
-            if abs(error) <= LOUDNESS_AIM and peak_over <= 0:
+            peak_over = (after.true_peak_dbtp or -math.inf) - aim_peak
+            spent = trials >= MAX_TRIALS if trial else renders >= MAX_RENDERS
+            done = (abs(error) <= LOUDNESS_AIM and peak_over <= 0) or spent or achieved is None
+            if done and not trial:
                 break
-            if renders == MAX_RENDERS or achieved is None:
-                break
+            if done:
+                trial = False  # gains settled: now write the file, then verify what was written
+                continue
             # Secant step: under heavy limiting loudness rises less than 1 dB per dB of gain.
             slope = 1.0
             if previous is not None and abs(plan.gain_db - previous[0]) > 1e-3:
                 slope = float(np.clip((achieved - previous[1]) / (plan.gain_db - previous[0]), 0.2, 1.5))
             previous = (plan.gain_db, achieved)
             plan.gain_db += error / slope
-            if peak_over > -PEAK_STEP_DB:
+            if peak_over > 0:
                 plan.ceiling_dbtp -= peak_over + PEAK_STEP_DB
+        requirements = evaluate(after, spec, spec.output.container)
         fits_riff = frames * info.channels * (spec.output.bit_depth or 0) // 8 <= RIFF_LIMIT_BYTES
         if spec.output.container == "wav" and spec.output.bwf and fits_riff:
             chunk = bext_chunk(f"dxkit delivery to {spec.name}", "dxkit",
@@ -259,7 +286,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         else:
             os.replace(render_path, final)
 
-    return DeliveryResult(source, output, spec, before, after, requirements, plan, renders,
+    return DeliveryResult(source, output, spec, before, after, requirements, plan, renders, trials,
                           reduction, warnings, spectrum_before, spectrum_after)
 
 

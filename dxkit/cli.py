@@ -129,7 +129,8 @@ def cmd_deliver(args) -> int:
         print(json.dumps(result.to_json()))
     else:
         p = result.plan
-        print(f"{result.output}: {result.spec.name}, {result.renders} render(s), gain {p.gain_db:+.2f} dB, "
+        print(f"{result.output}: {result.spec.name}, {result.renders} render(s)"
+              + (f" after {result.trials} trial(s)" if result.trials else "") + f", gain {p.gain_db:+.2f} dB, "
               f"limiter up to {result.limiter_reduction_db:.1f} dB at {p.ceiling_dbtp:.2f} dBTP")
         _print_requirements(result.requirements, "PASS" if result.passed else "FAIL")
         if args.report:
