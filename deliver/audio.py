@@ -42,12 +42,15 @@ class AudioInfo:
 def probe(path: str | os.PathLike) -> AudioInfo:
     """Open ``path`` and check it is audio dxkit can use; raise AudioInputError if not."""
     p = Path(path)
-    if not p.exists():
-        raise AudioInputError(f"{p}: no such file")
-    if p.is_dir():
-        raise AudioInputError(f"{p}: is a folder, not an audio file")
-    if p.stat().st_size == 0:
-        raise AudioInputError(f"{p}: empty file")
+    try:
+        if not p.exists():
+            raise AudioInputError(f"{p}: no such file")
+        if p.is_dir():
+            raise AudioInputError(f"{p}: is a folder, not an audio file")
+        if p.stat().st_size == 0:
+            raise AudioInputError(f"{p}: empty file")
+    except OSError as exc:
+        raise AudioInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
     try:
         info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -108,6 +111,13 @@ def read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
 def check_output_path(src: Path | None, dst: Path) -> None:
     """Refuse an output that would overwrite the input or cannot be written; raise OutputError."""
     dst = Path(dst)
+    try:
+        _check_output_path(src, dst)
+    except OSError as exc:
+        raise OutputError(f"{dst}: cannot use this output path ({exc.strerror or exc})") from None
+
+
+def _check_output_path(src: Path | None, dst: Path) -> None:
     if src is not None and dst.exists() and os.path.samefile(src, dst):
         raise OutputError(f"{dst}: output path is the input file; dxkit never overwrites its input")
     if src is not None and os.path.realpath(src) == os.path.realpath(dst):

@@ -30,13 +30,28 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+# Why a limit can fail, said where the verdict is given.
+FAIL_REASONS = {
+    "true_peak_dbtp": "true peak over the ceiling",
+    "sample_peak_dbfs": "sample peak over the ceiling",
+    "max_short_term_lufs": "short-term loudness peaks too loud for the target: the dynamics need "
+                           "levelling or compression (deliver --leveler)",
+    "max_momentary_lufs": "momentary loudness peaks too loud for the target: the dynamics need "
+                          "levelling or compression (deliver --leveler)",
+    "lra_lu": "loudness range too wide: level the programme (deliver --leveler)",
+    "noise_floor_db": "the quietest 500 ms is too noisy: denoise (dxkit restore) before delivery",
+    "duration_s": "file too long for this destination: split it",
+}
+
+
 def _at_most(name: str, value: float | None, limit: float, unit: str) -> Requirement:
     shown = _rounded(value)
     if shown is None:
         return Requirement(name, None, f"<= {limit:g} {unit}", False, "no value measured")
     if math.isinf(shown) and shown < 0:
         return Requirement(name, None, f"<= {limit:g} {unit}", True, "digital silence")
-    return Requirement(name, shown, f"<= {limit:g} {unit}", shown <= limit)
+    ok = shown <= limit
+    return Requirement(name, shown, f"<= {limit:g} {unit}", ok, "" if ok else FAIL_REASONS.get(name, ""))
 
 
 def evaluate(m: Measurement, spec: Spec, container: str | None = None) -> list[Requirement]:
@@ -48,14 +63,16 @@ def evaluate(m: Measurement, spec: Spec, container: str | None = None) -> list[R
         if value is None:
             reqs.append(Requirement("integrated_lufs", None, limit, False, NO_INTEGRATED))
         else:
-            reqs.append(Requirement("integrated_lufs", value, limit, spec.low <= value <= spec.high))
+            ok = spec.low <= value <= spec.high
+            reqs.append(Requirement("integrated_lufs", value, limit, ok, "" if ok else "loudness off target"))
     else:
         value = _rounded(m.rms_db)
         limit = f"{spec.low:g} to {spec.high:g} dB"
         if value is None or math.isinf(value):
             reqs.append(Requirement("rms_db", None, limit, False, "digital silence"))
         else:
-            reqs.append(Requirement("rms_db", value, limit, spec.low <= value <= spec.high))
+            ok = spec.low <= value <= spec.high
+            reqs.append(Requirement("rms_db", value, limit, ok, "" if ok else "level off target"))
 
     tp_limit = spec.true_peak_max_dbtp
     if (spec.louder_above_lufs is not None and m.integrated_lufs is not None
@@ -75,11 +92,7 @@ def evaluate(m: Measurement, spec: Spec, container: str | None = None) -> list[R
         else:
             reqs.append(_at_most("lra_lu", m.lra_lu, spec.lra_max_lu, "LU"))
     if spec.noise_floor_max_db is not None:
-        req = _at_most("noise_floor_db", m.noise_floor_db, spec.noise_floor_max_db, "dB")
-        if not req.passed:
-            req = Requirement(req.name, req.measured, req.limit, False,
-                              "the quietest 500 ms is too noisy: denoise (dxkit restore) before delivery")
-        reqs.append(req)
+        reqs.append(_at_most("noise_floor_db", m.noise_floor_db, spec.noise_floor_max_db, "dB"))
     if spec.duration_max_s is not None:
         reqs.append(_at_most("duration_s", m.duration_s, spec.duration_max_s, "s"))
     rates = ", ".join(str(r) for r in spec.output.accepted_sample_rates)

@@ -23,7 +23,7 @@ from . import __version__
 from .audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
 from .bwf import bext_chunk, insert_bext
 from .check import NO_INTEGRATED, Requirement, evaluate, passed
-from .encode import RIFF_LIMIT_BYTES, Encoder
+from .encode import Encoder
 from .errors import AudioInputError, OutputError
 from .limiter import TruePeakLimiter
 from .meter import LAYOUT_NAMES, Measurement, Meter, integrated_from_subblocks
@@ -31,8 +31,8 @@ from .mixing import FLAT, GainCurve, Highpass, leveler_curve
 from .spectrum import Spectrogram, SpectrumSketch
 from .specs import Spec, load
 
-MAX_RENDERS = 5  # renders into the output file (each one decoded and measured)
-MAX_TRIALS = 5  # renders measured in memory, to settle the gains before a lossy encode
+MAX_RENDERS = 4  # renders into the output file (each one decoded and measured)
+MAX_TRIALS = 8  # renders measured in memory, to settle the gains before a lossy encode
 LOUDNESS_AIM = 0.05  # dB: render again while the result is further than this from the target
 PEAK_MARGIN_DB = 0.15  # the limiter's first ceiling sits this far under the spec's limit
 METER_MARGIN_DB = 0.1  # a render is good when its true peak is this far under the limit, so
@@ -124,13 +124,23 @@ def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float) -> tuple[Meas
     return raw.result(), filtered.result(), sketch.result()
 
 
-def _predicted_loudness(m: Measurement, curve: GainCurve, spec: Spec) -> float | None:
-    """Loudness of the planning measurement after the leveler, from its 10 ms powers."""
+def _planned_gain(m: Measurement, curve: GainCurve, spec: Spec) -> float | None:
+    """Static gain that brings the planning measurement, after the leveler, to the target.
+
+    Worked out on the 10 ms powers, a few times over: raising the level lets quiet blocks pass
+    the absolute -70 LUFS gate, which moves the relative gate and the result a little.
+    """
     factors = curve.on_subblocks(m.k_power_10ms.size, m.subblock_frames, m.sample_rate)
-    if spec.measure == "integrated":
-        return integrated_from_subblocks(m.k_power_10ms * factors, m.subblock_frames)
-    total = float((m.plain_power_10ms * factors).sum())
-    return 10 * math.log10(total / m.frames) if total > 0 else None
+    if spec.measure == "rms":
+        total = float((m.plain_power_10ms * factors).sum())
+        return spec.target - 10 * math.log10(total / m.frames) if total > 0 else None
+    gain = 0.0
+    for _ in range(4):
+        level = integrated_from_subblocks(m.k_power_10ms * factors * 10 ** (gain / 10), m.subblock_frames)
+        if level is None:
+            return None
+        gain += spec.target - level
+    return gain
 
 
 def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray], None]) -> float:
@@ -159,15 +169,15 @@ def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray]
     return limiter.max_reduction_db
 
 
-def _encode(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> tuple[int, float]:
-    """Render into the spec's file format at ``path``; return (frames written, limiter dB)."""
+def _encode(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> tuple[Encoder, float]:
+    """Render into the spec's file format at ``path``; return (the closed encoder, limiter dB)."""
     expected = round(info.frames * spec.output.sample_rate / info.sample_rate)
     encoder = Encoder(path, spec.output, info.channels, expected, name)
     try:
         reduction = _render(info, spec, plan, encoder.write)
     finally:
         encoder.close()
-    return encoder.frames, reduction
+    return encoder, reduction
 
 
 def _measure_written(path: Path, frames: int, spec: Spec, tp_limit: float) -> tuple[Measurement, Spectrogram]:
@@ -224,20 +234,26 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
                         "delivery cannot restore them")
     curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate) \
         if use_leveler else FLAT
-    predicted = _predicted_loudness(planning, curve, spec)
-    if predicted is None:
+    gain = _planned_gain(planning, curve, spec)
+    if gain is None:
         raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
-    plan = Plan(hp_hz, curve, spec.target - predicted, ceiling_limit - PEAK_MARGIN_DB)
+    plan = Plan(hp_hz, curve, gain, ceiling_limit - PEAK_MARGIN_DB)
     if plan.gain_db > 20:
         warnings.append(f"gain of {plan.gain_db:+.1f} dB raises the noise floor by as much; "
                         "denoise first (dxkit restore)")
 
     tp_limit = spec.true_peak_max_dbtp
     aim_peak = ceiling_limit - METER_MARGIN_DB
+    lossy = spec.output.container == "mp3"
     with atomic_path(output) as final, scratch_file(output.parent, output.name) as render_path:
-        # Lossy files cost an encode and a decode per try: settle the gains on the PCM first.
-        trial = spec.output.container == "mp3"
+        # A lossy file costs an encode and a decode per try, so gains are settled on renders
+        # measured in memory ("trials"); each encode then teaches how far encoding moved the
+        # loudness and the true peak, and the next trials allow for that shift.
+        trial = lossy
+        shift_loud = shift_peak = 0.0
+        last_trial: tuple[float | None, float | None] = (None, None)
         previous: tuple[float, float] | None = None  # (gain dB, loudness) of the last render
+        slope = 1.0  # dB of loudness per dB of gain; below 1 where the limiter works hard
         renders = trials = 0
         while True:
             if trial:
@@ -245,46 +261,50 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
                 meter = Meter(spec.output.sample_rate, info.channels, overs_above_dbtp=tp_limit)
                 reduction = _render(info, spec, plan, meter.add)
                 after = meter.result()
+                last_trial = (_loudness_of(after, spec), after.true_peak_dbtp)
+                loud = None if last_trial[0] is None else last_trial[0] + shift_loud
+                peak = None if last_trial[1] is None else last_trial[1] + shift_peak
             else:
                 renders += 1
-                frames, reduction = _encode(info, spec, plan, render_path, output)
-                after, spectrum_after = _measure_written(render_path, frames, spec, tp_limit)
-            achieved = _loudness_of(after, spec)
-            error = 0.0 if achieved is None else spec.target - achieved
-            peak_over = (after.true_peak_dbtp or -math.inf) - aim_peak
-            spent = trials >= MAX_TRIALS if trial else renders >= MAX_RENDERS
-            done = (abs(error) <= LOUDNESS_AIM and peak_over <= 0) or spent or achieved is None
-            if done and not trial:
-                break
-            if done:
-                trial = False  # gains settled: now write the file, then verify what was written
+                encoder, reduction = _encode(info, spec, plan, render_path, output)
+                after, spectrum_after = _measure_written(render_path, encoder.frames, spec, tp_limit)
+                loud, peak = _loudness_of(after, spec), after.true_peak_dbtp
+                if lossy and None not in (loud, peak, *last_trial):
+                    shift_loud, shift_peak = loud - last_trial[0], peak - last_trial[1]
+                    previous = None  # earlier readings lacked this shift: not comparable
+            error = 0.0 if loud is None else spec.target - loud
+            peak_over = (-math.inf if peak is None else peak) - aim_peak
+            good = abs(error) <= LOUDNESS_AIM and peak_over <= 0
+            if trial and (good or trials >= MAX_TRIALS or loud is None):
+                trial = False  # gains settled: write the file, then verify what was written
                 continue
-            # Secant step: under heavy limiting loudness rises less than 1 dB per dB of gain.
-            slope = 1.0
+            if not trial and (good or renders >= MAX_RENDERS or loud is None):
+                break
+            trial = lossy
+            # Secant step, from two readings taken with the same ceiling and encoding shift.
             if previous is not None and abs(plan.gain_db - previous[0]) > 1e-3:
-                slope = float(np.clip((achieved - previous[1]) / (plan.gain_db - previous[0]), 0.2, 1.5))
-            previous = (plan.gain_db, achieved)
+                slope = float(np.clip((loud - previous[1]) / (plan.gain_db - previous[0]), 0.2, 1.5))
+            previous = (plan.gain_db, loud)
             plan.gain_db += error / slope
             if peak_over > 0:
                 plan.ceiling_dbtp -= peak_over + PEAK_STEP_DB
+                previous = None
         requirements = evaluate(after, spec, spec.output.container)
-        fits_riff = frames * info.channels * (spec.output.bit_depth or 0) // 8 <= RIFF_LIMIT_BYTES
-        if spec.output.container == "wav" and spec.output.bwf and fits_riff:
-            chunk = bext_chunk(f"dxkit delivery to {spec.name}", "dxkit",
-                               _coding_history(spec, info.channels),
-                               {"loudness_value": after.integrated_lufs, "loudness_range": after.lra_lu,
-                                "max_true_peak_level": after.true_peak_dbtp,
-                                "max_momentary_loudness": after.max_momentary_lufs,
-                                "max_short_term_loudness": after.max_short_term_lufs})
-            try:
+        try:
+            if spec.output.container == "wav" and spec.output.bwf and encoder.riff:
+                chunk = bext_chunk(f"dxkit delivery to {spec.name}", "dxkit",
+                                   _coding_history(spec, info.channels),
+                                   {"loudness_value": after.integrated_lufs, "loudness_range": after.lra_lu,
+                                    "max_true_peak_level": after.true_peak_dbtp,
+                                    "max_momentary_loudness": after.max_momentary_lufs,
+                                    "max_short_term_loudness": after.max_short_term_lufs})
                 insert_bext(render_path, final, chunk)
-            except OSError as exc:
-                raise OutputError(f"{output}: write failed ({exc.strerror or exc})") from None
-        elif spec.output.container == "wav" and spec.output.bwf:
-            warnings.append("file is RF64 (over 4 GB): no bext chunk written")
-            os.replace(render_path, final)
-        else:
-            os.replace(render_path, final)
+            else:
+                if spec.output.container == "wav" and spec.output.bwf:
+                    warnings.append("file is RF64 (over 4 GB): no bext chunk written")
+                os.replace(render_path, final)
+        except OSError as exc:
+            raise OutputError(f"{output}: write failed ({exc.strerror or exc})") from None
 
     return DeliveryResult(source, output, spec, before, after, requirements, plan, renders, trials,
                           reduction, warnings, spectrum_before, spectrum_after)

@@ -144,7 +144,14 @@ def _from_dict(data: object, origin: str) -> Spec:
     if container not in CONTAINERS:
         raise SpecError(f"{origin}: output.container must be one of {', '.join(CONTAINERS)}")
     rate = int(_number(out, "sample_rate", origin, required=True))
-    accepted = tuple(int(r) for r in out.get("accepted_sample_rates", [rate]))
+    accepted = out.get("accepted_sample_rates", [rate])
+    if not (isinstance(accepted, list) and accepted
+            and all(isinstance(r, int) and not isinstance(r, bool) for r in accepted)):
+        raise SpecError(f"{origin}: output.accepted_sample_rates must be a list of rates in Hz")
+    accepted = tuple(accepted)
+    for r in (rate, *accepted):
+        if not 8000 <= r <= 192000:
+            raise SpecError(f"{origin}: sample rate {r} Hz is outside 8000-192000 Hz")
     depth = out.get("bit_depth")
     bitrate = out.get("bitrate_kbps")
     if container == "mp3":
@@ -157,6 +164,11 @@ def _from_dict(data: object, origin: str) -> Spec:
     if container == "flac" and depth == 32:
         raise SpecError(f"{origin}: FLAC holds integer PCM only; use bit_depth 16 or 24")
     louder = data.get("true_peak_max_if_louder") or {}
+    if not isinstance(louder, dict) or (louder and set(louder) != {"above_lufs", "max_dbtp"}):
+        raise SpecError(f"{origin}: true_peak_max_if_louder needs above_lufs and max_dbtp")
+    for section, key in ((mix, "leveler"), (out, "bwf")):
+        if not isinstance(section.get(key, False), bool):
+            raise SpecError(f"{origin}: field {key!r} must be true or false")
     name = str(data.get("name") or Path(origin).stem)
     return Spec(
         name=name,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 from scipy.signal import upfirdn
 from scipy.signal.windows import kaiser
 
@@ -89,15 +90,19 @@ def chunk_peaks(segment: np.ndarray, interp: Interpolator, chunk: int, floor: fl
 
     Exact for every chunk whose peak can reach ``floor``; for the others the value returned is
     an upper bound that is below ``floor``. Pass ``floor=0`` for exact values everywhere.
+    The bound: each interpolated value is a sum of taps times samples within ``context``, so
+    it is at most ``bound`` times the largest absolute sample within ``context``.
     """
     c = interp.context
     inner = segment.shape[1] - 2 * c
     if inner <= 0:
         return np.zeros(0)
-    samples = np.abs(segment[:, c:c + inner]).max(axis=0)
-    peaks = _chunk_max(samples, chunk) * interp.bound
     if interp.factor == 1:
-        return peaks / interp.bound
+        return _chunk_max(np.abs(segment[:, c:c + inner]).max(axis=0), chunk)
+    # An interpolated value depends on the samples up to ``context`` away, so a chunk's bound
+    # takes the largest sample within that reach, not only the samples inside the chunk.
+    reach = maximum_filter1d(np.abs(segment).max(axis=0), 2 * c + 1)[c:c + inner]
+    peaks = _chunk_max(reach, chunk) * interp.bound
     need = peaks >= floor
     if not need.any():
         return peaks

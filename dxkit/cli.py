@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -186,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _version() -> str:
     from dxkit.deliver import __version__
 
@@ -196,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from dxkit.deliver.errors import DxkitError
 
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed job cleans up like Ctrl-C
     try:
         return args.func(args)
     except DxkitError as exc:
