@@ -101,13 +101,6 @@ def read_blocks(info: AudioInfo, block_frames: int | None = None) -> Iterator[np
                               f"({_first_line(exc)})") from None
 
 
-def read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Read a whole file as ``([C, T] float32, sample_rate)``. For short files and tests."""
-    info = probe(path)
-    blocks = list(read_blocks(info))
-    return np.concatenate(blocks, axis=1), info.sample_rate
-
-
 def check_output_path(src: Path | None, dst: Path) -> None:
     """Refuse an output that would overwrite the input or cannot be written; raise OutputError."""
     dst = Path(dst)

@@ -22,7 +22,7 @@ import soxr
 from . import __version__
 from .audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
 from .bwf import bext_chunk, insert_bext
-from .check import NO_INTEGRATED, Requirement, evaluate, passed
+from .requirements import NO_INTEGRATED, Requirement, evaluate, passed
 from .encode import Encoder
 from .errors import AudioInputError, OutputError
 from .limiter import TruePeakLimiter
@@ -88,7 +88,7 @@ class DeliveryResult:
             "dxkit_version": __version__,
             "source": str(self.source),
             "output": str(self.output),
-            "spec": {"name": spec.name, "title": spec.title, "measure": spec.measure,
+            "spec": {"name": spec.name, "title": spec.title, "defined_in": spec.source, "measure": spec.measure,
                      "target": spec.target, "low": spec.low, "high": spec.high,
                      "true_peak_max_dbtp": spec.true_peak_max_dbtp, "notes": spec.notes,
                      "output": {"container": spec.output.container,

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import sosfilt
 
+from .audio import probe, read_blocks
 from .errors import AudioInputError
 from .truepeak import chunk_peaks, interpolator
 
@@ -289,8 +290,6 @@ def window_power(sub_power: np.ndarray, window: int, sub_len: int) -> np.ndarray
 
 def measure(path, overs_above_dbtp: float | None = None) -> Measurement:
     """Measure an audio file, streaming it block by block."""
-    from .audio import probe, read_blocks
-
     info = probe(path)
     meter = Meter(info.sample_rate, info.channels, overs_above_dbtp=overs_above_dbtp)
     for block in read_blocks(info):

@@ -10,11 +10,11 @@ Public API (this release: the delivery back end; the networks and ``restore`` fo
 """
 
 from dxkit.deliver import __version__, specs
-from dxkit.deliver.check import Requirement
+from dxkit.deliver.requirements import Requirement
 from dxkit.deliver.delivery import DeliveryResult, deliver
 from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError, SpecError
 from dxkit.deliver.meter import Measurement, measure
-from dxkit.deliver.verify import CheckResult, check
+from dxkit.deliver.check import CheckResult, check
 
 __all__ = [
     "__version__", "specs", "measure", "check", "deliver", "Measurement", "CheckResult",
