@@ -281,7 +281,9 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
                 after, spectrum_after = _measure_written(render_path, encoder.frames, spec, tp_limit)
                 loud, peak = _loudness_of(after, spec), after.true_peak_dbtp
                 if lossy and None not in (loud, peak, *last_trial):
-                    shift_loud, shift_peak = loud - last_trial[0], peak - last_trial[1]
+                    # The codec's peak overshoot varies from encode to encode: keep the largest.
+                    shift_loud = loud - last_trial[0]
+                    shift_peak = max(shift_peak, peak - last_trial[1])
                     previous = None  # earlier readings lacked this shift: not comparable
             error = 0.0 if loud is None else spec.target - loud
             peak_over = (-math.inf if peak is None else peak) - aim_peak

@@ -23,6 +23,7 @@ from scipy.signal import upfirdn
 from scipy.signal.windows import kaiser
 
 TAPS_PER_PHASE = 24
+MERGE_GAP_CHUNKS = 8
 KAISER_BETA = 8.0
 
 
@@ -107,10 +108,12 @@ def chunk_peaks(segment: np.ndarray, interp: Interpolator, chunk: int, floor: fl
     if not need.any():
         return peaks
     edges = np.flatnonzero(np.diff(np.concatenate(([0], need.view(np.int8), [0]))))
-    runs = list(zip(edges[::2], edges[1::2]))
-    if need.sum() > len(need) // 2:
-        runs = [(runs[0][0], runs[-1][1])]
-    for first, last in runs:
+    starts, ends = edges[::2], edges[1::2]
+    # Runs a few chunks apart are joined: one longer filter call costs less than many calls.
+    split = np.flatnonzero(starts[1:] - ends[:-1] > MERGE_GAP_CHUNKS)
+    starts = np.concatenate((starts[:1], starts[1:][split]))
+    ends = np.concatenate((ends[:-1][split], ends[-1:]))
+    for first, last in zip(starts, ends):
         lo = first * chunk
         hi = min(last * chunk, inner)
         env = envelope(segment[:, lo:hi + 2 * c], interp)

@@ -1,6 +1,9 @@
 """Delivery benchmark (`make bench`): speed, memory and correctness on a long programme.
 
-Prints, for a 60-minute 48 kHz stereo 24-bit programme on one CPU core (taskset + one thread):
+Two programmes: the synthetic speech-like one of the tests (loud and quiet passages, 12 kHz
+tone bursts with inter-sample peaks: hard on a limiter and on MP3), and real speech (the
+bundled example dialogue, looped). Prints, for 60 minutes of 48 kHz stereo 24-bit, on one CPU
+core (taskset + one thread):
 × real time for `dxkit measure`, `deliver --spec ebu-r128` (WAV) and `deliver --spec acx` (MP3);
 peak RSS of each, and of `measure` and `deliver --spec ebu-r128` on a 3-hour programme; and
 ffmpeg `loudnorm` two-pass to the same EBU R128 target side by side: time, and whether its
@@ -46,6 +49,24 @@ def make_programme(path: Path, minutes: int) -> Path:
     return path
 
 
+def make_speech(path: Path, minutes: int) -> Path:
+    """Real speech for comparison: the bundled example dialogue, looped, in both channels."""
+    if path.exists() and sf.info(str(path)).frames == minutes * 60 * RATE:
+        return path
+    example, rate = sf.read(str(HERE.parents[1] / "data" / "examples" / "dialogue.flac"), dtype="float32")
+    assert rate == RATE
+    tmp = path.with_suffix(".part.wav")
+    total = minutes * 60 * RATE
+    with sf.SoundFile(str(tmp), "w", RATE, 2, "PCM_24") as f:
+        written = 0
+        while written < total:
+            piece = example[:total - written]
+            f.write(np.stack((piece, piece), axis=1))
+            written += piece.size
+    os.replace(tmp, path)
+    return path
+
+
 def run_timed(cmd: list[str]) -> tuple[float, int, str]:
     """Run on one core; return (seconds, peak RSS in MB, stdout)."""
     env = dict(os.environ, **THREAD_ENV)
@@ -67,7 +88,7 @@ def loudnorm_two_pass(src: Path, dst: Path) -> float:
     """ffmpeg loudnorm, two passes, to -23 LUFS / -1 dBTP, 48 kHz 24-bit WAV; returns seconds."""
     target = "I=-23:TP=-1:LRA=20"
     t0 = time.perf_counter()
-    first = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-threads", "1", "-i", str(src),
+    first = subprocess.run([*ONE_CORE, "ffmpeg", "-hide_banner", "-nostats", "-threads", "1", "-i", str(src),
                             "-af", f"loudnorm={target}:print_format=json", "-f", "null", "-"],
                            capture_output=True, text=True, env=dict(os.environ, **THREAD_ENV))
     text = first.stderr
@@ -121,6 +142,11 @@ def main() -> int:
     secs, rss, out = run_timed(dxkit("deliver", str(src), "-o", str(out_mp3), "--spec", "acx"))
     report(f"dxkit deliver --spec acx (MP3)", secs, rss, out.splitlines()[0].split(": ", 1)[1])
     print("   ", verdict(out_mp3, -20, 0.0, -3.0, rms=True), flush=True)
+    speech = make_speech(work / f"speech_{args.minutes}min.wav", args.minutes)
+    out_speech = work / "ours_speech_acx.mp3"
+    secs, rss, out = run_timed(dxkit("deliver", str(speech), "-o", str(out_speech), "--spec", "acx"))
+    report("dxkit deliver --spec acx (MP3), real speech", secs, rss, out.splitlines()[0].split(": ", 1)[1])
+    print("   ", verdict(out_speech, -20, 0.0, -3.0, rms=True), flush=True)
     ff_wav = work / "ffmpeg_loudnorm.wav"
     secs = loudnorm_two_pass(src, ff_wav)
     report("ffmpeg loudnorm two-pass (linear) to R128", secs, 0, "(RSS not measured)")
