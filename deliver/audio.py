@@ -152,6 +152,8 @@ def atomic_path(dst: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         try:
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a delivered file gets the usual mode
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())  # on disk before the rename, so a crash cannot leave it empty
             os.replace(tmp, dst)
         except OSError as exc:
             raise OutputError(f"{dst}: write failed ({exc.strerror or exc})") from None

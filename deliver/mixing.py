@@ -20,7 +20,8 @@ from .meter import (GATING_HOP_SUBBLOCKS, MOMENTARY_SUBBLOCKS, loudness_of_power
 HIGHPASS_ORDER = 2  # 12 dB/octave: removes rumble and handling noise, keeps voice weight
 LEVELER_WINDOW_S = 3.0  # speech level is judged over this many seconds of gated blocks
 LEVELER_SMOOTH_S = 2.0  # gain moves no faster than this (two passes of a moving average)
-LEVELER_GATE_LU = -20.0  # blocks this far below the programme are pauses, not speech
+LEVELER_GATE_LU = -20.0  # blocks this far below the programme are pauses; a quieter speaker is not
+LEVELER_MIN_ACTIVE = 0.25  # a window needs this share of speech blocks to judge the level
 
 
 class Highpass:
@@ -76,7 +77,7 @@ def leveler_curve(k_power_10ms: np.ndarray, sub_len: int, sample_rate: int,
     span = max(1, int(round(LEVELER_WINDOW_S / hop_s)))
     power_sum = uniform_filter1d(np.where(active, blocks, 0.0), span, mode="constant")
     count = uniform_filter1d(active.astype(float), span, mode="constant")
-    have = count > 1e-9
+    have = count >= LEVELER_MIN_ACTIVE
     if not have.any():
         return FLAT
     level = np.full(blocks.size, np.nan)
