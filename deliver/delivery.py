@@ -206,6 +206,76 @@ def _measure_written(path: Path, frames: int, spec: Spec, tp_limit: float) -> tu
     return meter.result(), sketch.result()
 
 
+@dataclass
+class _Settled:
+    """The last file rendered by ``_settle`` and how it got there."""
+
+    after: Measurement
+    spectrogram: Spectrogram
+    riff: bool
+    renders: int
+    trials: int
+    limiter_reduction_db: float
+
+
+def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> _Settled:
+    """Render into ``path`` and measure the decoded file, correcting ``plan`` (gain by a secant
+    step, limiter ceiling by the overshoot) until loudness and true peak are on target or the
+    render budget is spent. Returns the last file's measurement."""
+    tp_limit = spec.true_peak_max_dbtp
+    aim_peak = spec.render_ceiling_dbtp - METER_MARGIN_DB
+    lossy = spec.output.container == "mp3"
+    # A lossy file costs an encode and a decode per try, so gains are settled on renders
+    # measured in memory ("trials"); each encode then teaches how far encoding moved the
+    # loudness and the true peak, and the next trials allow for that shift.
+    trial = lossy
+    shift_loud = MP3_LOUDNESS_PRIOR_DB if lossy else 0.0
+    shift_peak = MP3_PEAK_PRIOR_DB if lossy else 0.0
+    last_trial: tuple[float | None, float | None] = (None, None)
+    previous: tuple[float, float] | None = None  # (gain dB, loudness) of the last render
+    slope = 1.0  # dB of loudness per dB of gain; below 1 where the limiter works hard
+    renders = trials = round_trials = 0
+    aim = RMS_AIM if spec.measure == "rms" else LOSSY_LOUDNESS_AIM if lossy else LOUDNESS_AIM
+    while True:
+        if trial:
+            trials += 1
+            round_trials += 1
+            meter = Meter(spec.output.sample_rate, info.channels, overs_above_dbtp=tp_limit)
+            reduction = _render(info, spec, plan, meter.add)
+            after = meter.result()
+            last_trial = (_loudness_of(after, spec), after.true_peak_dbtp)
+            loud = None if last_trial[0] is None else last_trial[0] + shift_loud
+            peak = None if last_trial[1] is None else last_trial[1] + shift_peak
+        else:
+            renders += 1
+            encoder, reduction = _encode(info, spec, plan, path, name)
+            after, spectrogram = _measure_written(path, encoder.frames, spec, tp_limit)
+            loud, peak = _loudness_of(after, spec), after.true_peak_dbtp
+            if lossy and None not in (loud, peak, *last_trial):
+                # The codec's peak overshoot varies from encode to encode: keep the largest.
+                shift_loud = loud - last_trial[0]
+                shift_peak = max(shift_peak, peak - last_trial[1])
+                previous = None  # earlier readings lacked this shift: not comparable
+        error = 0.0 if loud is None else spec.target - loud
+        peak_over = (-math.inf if peak is None else peak) - aim_peak
+        good = abs(error) <= aim and peak_over <= 0
+        if trial and (good or round_trials >= MAX_TRIALS or loud is None):
+            trial = False  # gains settled: write the file, then verify what was written
+            round_trials = 0
+            continue
+        if not trial and (good or renders >= MAX_RENDERS or loud is None):
+            return _Settled(after, spectrogram, encoder.riff, renders, trials, reduction)
+        trial = lossy
+        # Secant step, from two readings taken with the same ceiling and encoding shift.
+        if previous is not None and abs(plan.gain_db - previous[0]) > 1e-3:
+            slope = float(np.clip((loud - previous[1]) / (plan.gain_db - previous[0]), 0.2, 1.5))
+        previous = (plan.gain_db, loud)
+        plan.gain_db += error / slope
+        if peak_over > 0:
+            plan.ceiling_dbtp -= peak_over + (LOSSY_PEAK_STEP_DB if lossy else PEAK_STEP_DB)
+            previous = None
+
+
 def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | str,
             highpass_hz: float | None = None, leveler: bool | None = None) -> DeliveryResult:
     """Deliver ``source`` to ``spec`` as ``output``; measured on the decoded file written.
@@ -251,62 +321,12 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         warnings.append(f"gain of {plan.gain_db:+.1f} dB raises the noise floor by as much; "
                         "denoise first (dxkit restore)")
 
-    tp_limit = spec.true_peak_max_dbtp
-    aim_peak = ceiling_limit - METER_MARGIN_DB
-    lossy = spec.output.container == "mp3"
     with atomic_path(output) as final, scratch_file(output.parent, output.name) as render_path:
-        # A lossy file costs an encode and a decode per try, so gains are settled on renders
-        # measured in memory ("trials"); each encode then teaches how far encoding moved the
-        # loudness and the true peak, and the next trials allow for that shift.
-        trial = lossy
-        shift_loud = MP3_LOUDNESS_PRIOR_DB if lossy else 0.0
-        shift_peak = MP3_PEAK_PRIOR_DB if lossy else 0.0
-        last_trial: tuple[float | None, float | None] = (None, None)
-        previous: tuple[float, float] | None = None  # (gain dB, loudness) of the last render
-        slope = 1.0  # dB of loudness per dB of gain; below 1 where the limiter works hard
-        renders = trials = round_trials = 0
-        aim = RMS_AIM if spec.measure == "rms" else LOSSY_LOUDNESS_AIM if lossy else LOUDNESS_AIM
-        while True:
-            if trial:
-                trials += 1
-                round_trials += 1
-                meter = Meter(spec.output.sample_rate, info.channels, overs_above_dbtp=tp_limit)
-                reduction = _render(info, spec, plan, meter.add)
-                after = meter.result()
-                last_trial = (_loudness_of(after, spec), after.true_peak_dbtp)
-                loud = None if last_trial[0] is None else last_trial[0] + shift_loud
-                peak = None if last_trial[1] is None else last_trial[1] + shift_peak
-            else:
-                renders += 1
-                encoder, reduction = _encode(info, spec, plan, render_path, output)
-                after, spectrum_after = _measure_written(render_path, encoder.frames, spec, tp_limit)
-                loud, peak = _loudness_of(after, spec), after.true_peak_dbtp
-                if lossy and None not in (loud, peak, *last_trial):
-                    # The codec's peak overshoot varies from encode to encode: keep the largest.
-                    shift_loud = loud - last_trial[0]
-                    shift_peak = max(shift_peak, peak - last_trial[1])
-                    previous = None  # earlier readings lacked this shift: not comparable
-            error = 0.0 if loud is None else spec.target - loud
-            peak_over = (-math.inf if peak is None else peak) - aim_peak
-            good = abs(error) <= aim and peak_over <= 0
-            if trial and (good or round_trials >= MAX_TRIALS or loud is None):
-                trial = False  # gains settled: write the file, then verify what was written
-                round_trials = 0
-                continue
-            if not trial and (good or renders >= MAX_RENDERS or loud is None):
-                break
-            trial = lossy
-            # Secant step, from two readings taken with the same ceiling and encoding shift.
-            if previous is not None and abs(plan.gain_db - previous[0]) > 1e-3:
-                slope = float(np.clip((loud - previous[1]) / (plan.gain_db - previous[0]), 0.2, 1.5))
-            previous = (plan.gain_db, loud)
-            plan.gain_db += error / slope
-            if peak_over > 0:
-                plan.ceiling_dbtp -= peak_over + (LOSSY_PEAK_STEP_DB if lossy else PEAK_STEP_DB)
-                previous = None
+        done = _settle(info, spec, plan, render_path, output)
+        after = done.after
         requirements = evaluate(after, spec, spec.output.container)
         try:
-            if spec.output.container == "wav" and spec.output.bwf and encoder.riff:
+            if spec.output.container == "wav" and spec.output.bwf and done.riff:
                 chunk = bext_chunk(f"dxkit delivery to {spec.name}", "dxkit",
                                    _coding_history(spec, info.channels),
                                    {"loudness_value": after.integrated_lufs, "loudness_range": after.lra_lu,
@@ -321,8 +341,9 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         except OSError as exc:
             raise OutputError(f"{output}: write failed ({exc.strerror or exc})") from None
 
-    return DeliveryResult(source, output, spec, before, after, requirements, plan, renders, trials,
-                          reduction, warnings, spectrum_before, spectrum_after)
+    return DeliveryResult(source, output, spec, before, after, requirements, plan, done.renders,
+                          done.trials, done.limiter_reduction_db, warnings, spectrum_before,
+                          done.spectrogram)
 
 
 def _coding_history(spec: Spec, channels: int) -> str:

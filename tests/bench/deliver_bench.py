@@ -136,11 +136,11 @@ def main() -> int:
     report(f"dxkit measure ({args.minutes} min)", secs, rss)
     out_wav = work / "ours_ebu.wav"
     secs, rss, out = run_timed(dxkit("deliver", str(src), "-o", str(out_wav), "--spec", "ebu-r128"))
-    report(f"dxkit deliver --spec ebu-r128 (WAV)", secs, rss, out.splitlines()[0].split(": ", 1)[1])
+    report("dxkit deliver --spec ebu-r128 (WAV)", secs, rss, out.splitlines()[0].split(": ", 1)[1])
     print("   ", verdict(out_wav, -23, 0.1, -1.0), flush=True)
     out_mp3 = work / "ours_acx.mp3"
     secs, rss, out = run_timed(dxkit("deliver", str(src), "-o", str(out_mp3), "--spec", "acx"))
-    report(f"dxkit deliver --spec acx (MP3)", secs, rss, out.splitlines()[0].split(": ", 1)[1])
+    report("dxkit deliver --spec acx (MP3)", secs, rss, out.splitlines()[0].split(": ", 1)[1])
     print("   ", verdict(out_mp3, -20, 0.0, -3.0, rms=True), flush=True)
     speech = make_speech(work / f"speech_{args.minutes}min.wav", args.minutes)
     out_speech = work / "ours_speech_acx.mp3"
