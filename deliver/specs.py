@@ -73,10 +73,14 @@ class Spec:
         return f"{self.low:g} to {self.high:g} {unit} (aim {self.target:g})"
 
 
+def preset_folder():
+    """Where the shipped presets live (a folder inside the installed package)."""
+    return resources.files("dxkit.configs") / "specs"
+
+
 def builtin_names() -> list[str]:
     """Names of the presets shipped with dxkit."""
-    folder = resources.files("dxkit.configs") / "specs"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in preset_folder().iterdir() if p.name.endswith(".yaml"))
 
 
 def load(name_or_path: str | os.PathLike, allow_unavailable: bool = False) -> Spec:
@@ -103,7 +107,7 @@ def _spec_text(name_or_path: str) -> tuple[str, str]:
     if name_or_path not in builtin_names():
         raise SpecError(f"unknown spec {name_or_path!r}; known: {', '.join(builtin_names())} "
                         "(or give a path to your own .yaml)")
-    resource = resources.files("dxkit.configs") / "specs" / f"{name_or_path}.yaml"
+    resource = preset_folder() / f"{name_or_path}.yaml"
     return resource.read_text(encoding="utf-8"), name_or_path
 
 

@@ -93,8 +93,8 @@ def cmd_specs(args) -> int:
         print(f"{'':<18} writes {r['output']}")
         if r["unavailable"]:
             print(f"{'':<18} NOT AVAILABLE YET: {r['unavailable']}")
-    print("\nAny command that takes --spec also takes the path of your own YAML file "
-          "(copy one of the presets from dxkit/configs/specs).")
+    print("\nAny command that takes --spec also takes the path of your own YAML file; "
+          f"copy a preset from {specs.preset_folder()} to start one.")
     return EXIT_OK
 
 
