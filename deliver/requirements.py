@@ -30,7 +30,11 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-# Why a limit can fail, said where the verdict is given.
+# Why a value can be missing, and why a limit can fail, said where the verdict is given.
+MISSING_REASONS = {
+    "max_short_term_lufs": "no short-term loudness: the file is shorter than 3 s",
+    "max_momentary_lufs": "no momentary loudness: the file is shorter than 400 ms",
+}
 FAIL_REASONS = {
     "true_peak_dbtp": "true peak over the ceiling",
     "sample_peak_dbfs": "sample peak over the ceiling",
@@ -47,7 +51,7 @@ FAIL_REASONS = {
 def _at_most(name: str, value: float | None, limit: float, unit: str) -> Requirement:
     shown = _rounded(value)
     if shown is None:
-        return Requirement(name, None, f"<= {limit:g} {unit}", False, "no value measured")
+        return Requirement(name, None, f"<= {limit:g} {unit}", False, MISSING_REASONS.get(name, "no value measured"))
     if math.isinf(shown) and shown < 0:
         return Requirement(name, None, f"<= {limit:g} {unit}", True, "digital silence")
     ok = shown <= limit
