@@ -47,10 +47,15 @@ class Encoder:
         else:
             subtype = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}[output.bit_depth]
             fmt = "FLAC" if container == "flac" else "WAV"
+            if fmt == "WAV" and channels == 6:
+                # WAVE_FORMAT_EXTENSIBLE, for which libsndfile writes the 5.1 channel mask 0x3F
+                # (L R C LFE Ls Rs), so DAWs see a 5.1 file. It writes no mask for 3, 5 or 8
+                # channels, and 7.1 would get the wrong one, so those stay plain PCM.
+                fmt = "WAVEX"
             size = expected_frames * channels * output.bit_depth // 8
-            if fmt == "WAV" and size > RIFF_LIMIT_BYTES:
+            if fmt in ("WAV", "WAVEX") and size > RIFF_LIMIT_BYTES:
                 fmt = "RF64"
-        self.riff = fmt == "WAV"
+        self.riff = fmt in ("WAV", "WAVEX")
         try:
             self._file = sf.SoundFile(str(path), "w", output.sample_rate, channels, subtype,
                                       format=fmt, **kwargs)

@@ -96,9 +96,13 @@ def test_highpass_removes_rumble(tmp_path):
 def test_any_input_format_delivers(tmp_path, rate, channels, subtype):
     x = programme(seconds=8, rate=rate, channels=channels, seed=1)
     src = write(tmp_path / "in.wav", x, rate, subtype)
-    result = deliver(src, tmp_path / "out.wav", "ebu-r128")
+    out = tmp_path / "out.wav"
+    result = deliver(src, out, "ebu-r128")
     assert result.passed
     assert result.after.channels == channels and result.after.sample_rate == 48000
+    if channels == 6:  # a 5.1 file says so: WAVE_FORMAT_EXTENSIBLE with mask L R C LFE Ls Rs
+        assert "0x3F" in sf.info(str(out)).extra_info
+        assert read_bext(out) is not None
 
 
 def test_input_is_never_modified(tmp_path, source):
