@@ -152,7 +152,7 @@ def atomic_path(dst: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         try:
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a delivered file gets the usual mode
-            with open(tmp, "rb") as f:
+            with open(tmp, "r+b") as f:
                 os.fsync(f.fileno())  # on disk before the rename, so a crash cannot leave it empty
             os.replace(tmp, dst)
         except OSError as exc:
@@ -168,4 +168,7 @@ def _umask() -> int:
 def write_text_atomic(dst: str | os.PathLike, text: str) -> None:
     """Write a small text file atomically."""
     with atomic_path(dst) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"{dst}: write failed ({exc.strerror or exc})") from None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .audio import probe
 from .requirements import Requirement, evaluate, passed
 from .meter import Measurement, measure
-from .specs import Spec, load
+from .specs import Spec, resolve
 
 CONTAINER_OF_FORMAT = {"WAV": "wav", "WAVEX": "wav", "RF64": "wav", "FLAC": "flac", "MPEG": "mp3"}
 
@@ -32,7 +32,7 @@ class CheckResult:
 
 def check(path: str | os.PathLike, spec: Spec | str) -> CheckResult:
     """Measure ``path`` and judge it against ``spec`` (a preset name, a YAML path or a Spec)."""
-    spec = load(spec) if isinstance(spec, str) else spec
+    spec = resolve(spec)
     info = probe(path)
     m = measure(path, overs_above_dbtp=spec.true_peak_max_dbtp)
     container = CONTAINER_OF_FORMAT.get(info.format, info.format.lower())

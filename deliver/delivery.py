@@ -29,7 +29,7 @@ from .limiter import TruePeakLimiter
 from .meter import LAYOUT_NAMES, Measurement, Meter, integrated_from_subblocks
 from .mixing import FLAT, GainCurve, Highpass, leveler_curve
 from .spectrum import Spectrogram, SpectrumSketch
-from .specs import Spec, load
+from .specs import Spec, resolve
 
 MAX_RENDERS = 4  # renders into the output file (each one decoded and measured)
 MAX_TRIALS = 4  # renders measured in memory before each lossy encode, to settle the gains
@@ -285,7 +285,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     Raises AudioInputError for input that cannot be delivered at all, OutputError when the file
     cannot be written. The input is only read.
     """
-    spec = load(spec) if isinstance(spec, str) else spec
+    spec = resolve(spec)
     source, output = Path(source), Path(output)
     info = probe(source)
     check_output_path(source, output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -83,6 +84,11 @@ def builtin_names() -> list[str]:
     return sorted(p.name[:-5] for p in preset_folder().iterdir() if p.name.endswith(".yaml"))
 
 
+def resolve(spec: "Spec | str | os.PathLike") -> "Spec":
+    """A Spec as given, or loaded from a preset name or a YAML path."""
+    return spec if isinstance(spec, Spec) else load(spec)
+
+
 def load(name_or_path: str | os.PathLike, allow_unavailable: bool = False) -> Spec:
     """A preset by name (``ebu-r128``) or a user's YAML file by path; raise SpecError if bad."""
     text, origin = _spec_text(str(name_or_path))
@@ -104,6 +110,8 @@ def _spec_text(name_or_path: str) -> tuple[str, str]:
             return path.read_text(encoding="utf-8"), str(path)
         except OSError as exc:
             raise SpecError(f"{path}: cannot read spec file ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise SpecError(f"{path}: spec file is not UTF-8 text") from None
     if name_or_path not in builtin_names():
         raise SpecError(f"unknown spec {name_or_path!r}; known: {', '.join(builtin_names())} "
                         "(or give a path to your own .yaml)")
@@ -117,8 +125,8 @@ def _number(section: dict, key: str, origin: str, default=None, required=False):
         if required:
             raise SpecError(f"{origin}: missing required field {key!r}")
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise SpecError(f"{origin}: field {key!r} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SpecError(f"{origin}: field {key!r} must be a finite number, got {value!r}")
     return float(value)
 
 
@@ -136,7 +144,8 @@ def _from_dict(data: object, origin: str) -> Spec:
     target = _number(loud, "target", origin, required=True)
     if "range" in loud:
         rng = loud["range"]
-        if not (isinstance(rng, list) and len(rng) == 2 and all(isinstance(v, (int, float)) for v in rng)):
+        if not (isinstance(rng, list) and len(rng) == 2
+                and all(isinstance(v, (int, float)) and math.isfinite(v) for v in rng)):
             raise SpecError(f"{origin}: loudness.range must be [low, high]")
         low, high = float(min(rng)), float(max(rng))
     else:
@@ -156,6 +165,8 @@ def _from_dict(data: object, origin: str) -> Spec:
     for r in (rate, *accepted):
         if not 8000 <= r <= 192000:
             raise SpecError(f"{origin}: sample rate {r} Hz is outside 8000-192000 Hz")
+    if rate not in accepted:
+        raise SpecError(f"{origin}: output.sample_rate {rate} is not among accepted_sample_rates")
     depth = out.get("bit_depth")
     bitrate = out.get("bitrate_kbps")
     if container == "mp3":

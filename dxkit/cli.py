@@ -10,6 +10,7 @@ import json
 import math
 import signal
 import sys
+import threading
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -201,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from dxkit.deliver.errors import DxkitError
 
-    signal.signal(signal.SIGTERM, _interrupt)  # a killed job cleans up like Ctrl-C
+    # A killed job cleans up like Ctrl-C (signal handlers can only be set on the main thread).
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
     try:
         return args.func(args)
     except DxkitError as exc:
@@ -210,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dxkit: interrupted; no partial files left", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -54,12 +54,37 @@ def test_netflix_says_why_it_waits():
     ("loudness: {target: -23}\ntrue_peak_max_dbtp: -1\n"
      "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "tolerance"),
     ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: loud\n"
-     "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "must be a number"),
+     "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "must be a finite number"),
     ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: -1\n"
      "output: {container: mp3, sample_rate: 44100, bitrate_kbps: 100}", "bitrate_kbps"),
+    ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: .nan\n"
+     "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "finite"),
+    ("loudness: {target: -23, tolerance: .inf}\ntrue_peak_max_dbtp: -1\n"
+     "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "finite"),
+    ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: -1\n"
+     "output: {container: wav, sample_rate: .inf, bit_depth: 24}", "finite"),
+    ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: -1\n"
+     "output: {container: wav, sample_rate: 48000, accepted_sample_rates: [44100], bit_depth: 24}",
+     "not among"),
 ])
 def test_malformed_spec_files(tmp_path, text, message):
     path = tmp_path / "mine.yaml"
     path.write_text(text)
     with pytest.raises(SpecError, match=message):
         specs.load(str(path))
+
+
+def test_spec_file_not_utf8(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("notes: \xb11 LU\n".encode("latin-1"))
+    with pytest.raises(SpecError, match="UTF-8"):
+        specs.load(str(path))
+
+
+def test_spec_as_path_object(tmp_path):
+    from pathlib import Path
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("loudness: {target: -20, tolerance: 1}\ntrue_peak_max_dbtp: -1\n"
+                    "output: {container: wav, sample_rate: 48000, bit_depth: 24}\n")
+    assert specs.resolve(Path(path)).target == -20
