@@ -225,9 +225,10 @@ def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> 
     tp_limit = spec.true_peak_max_dbtp
     aim_peak = spec.render_ceiling_dbtp - METER_MARGIN_DB
     lossy = spec.output.container == "mp3"
-    # A lossy file costs an encode and a decode per try, so gains are settled on renders
-    # measured in memory ("trials"); each encode then teaches how far encoding moved the
-    # loudness and the true peak, and the next trials allow for that shift.
+    # Corrections are worked out on renders measured in memory ("trials"), which cost no
+    # encode and no decode; each file written then teaches how far writing it moved the
+    # loudness and the true peak, and the next trials allow for that shift. A lossy file starts
+    # with trials; a PCM file is written at once, since the plan is usually right first time.
     trial = lossy
     shift_loud = MP3_LOUDNESS_PRIOR_DB if lossy else 0.0
     shift_peak = MP3_PEAK_PRIOR_DB if lossy else 0.0
@@ -251,8 +252,9 @@ def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> 
             encoder, reduction = _encode(info, spec, plan, path, name)
             after, spectrogram = _measure_written(path, encoder.frames, spec, tp_limit)
             loud, peak = _loudness_of(after, spec), after.true_peak_dbtp
-            if lossy and None not in (loud, peak, *last_trial):
-                # The codec's peak overshoot varies from encode to encode: keep the largest.
+            if None not in (loud, peak, *last_trial):
+                # What writing the file changed (the codec; for PCM only dither). The codec's
+                # peak overshoot varies from encode to encode: keep the largest.
                 shift_loud = loud - last_trial[0]
                 shift_peak = max(shift_peak, peak - last_trial[1])
                 previous = None  # earlier readings lacked this shift: not comparable
@@ -265,10 +267,10 @@ def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> 
             continue
         if not trial and (good or renders >= MAX_RENDERS or loud is None):
             return _Settled(after, spectrogram, encoder.riff, renders, trials, reduction)
-        trial = lossy
+        trial = True  # a file missed: correct on cheap in-memory renders before the next one
         # Secant step, from two readings taken with the same ceiling and encoding shift.
         if previous is not None and abs(plan.gain_db - previous[0]) > 1e-3:
-            slope = float(np.clip((loud - previous[1]) / (plan.gain_db - previous[0]), 0.2, 1.5))
+            slope = float(np.clip((loud - previous[1]) / (plan.gain_db - previous[0]), 0.05, 1.5))
         previous = (plan.gain_db, loud)
         plan.gain_db += error / slope
         if peak_over > 0:

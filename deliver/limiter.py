@@ -5,9 +5,12 @@ Design (a standard look-ahead brick-wall limiter, written from the idea, not fro
 2. required gain g = min(1, ceiling / peak) per sample;
 3. a running minimum over [n - hold, n + lookahead - 1] holds each reduction for the
    look-ahead before it and the hold after it;
-4. two backward moving averages (together shorter than the look-ahead) round the corners.
+4. two backward moving averages (together shorter than the look-ahead) round the corners;
+5. the release: the gain rises no faster than a set number of dB per second (60 by default),
+   so a reduction fades out over tens of milliseconds instead of snapping back.
 Every value averaged in step 4 at a peak's sample already contains that peak's reduction
-(step 3 looked ahead far enough), so the gain at the peak is at or below what the peak needs.
+(step 3 looked ahead far enough), so the gain at the peak is at or below what the peak needs;
+step 5 only lowers the gain further.
 Because the gain moves slowly against the interpolator's length, the oversampled output peak
 follows the gain; the closed loop in delivery.py measures the written file to confirm it.
 """
@@ -22,6 +25,7 @@ from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from .truepeak import chunk_peaks, interpolator
 
 DETECT_CHUNK = 16
+RELEASE_WINDOW_S = 0.3  # the release slope is exact for reductions up to 0.3 s x rate (18 dB)
 
 
 class Lookahead:
@@ -73,7 +77,7 @@ class TruePeakLimiter:
     """Stream ``[C, T]`` blocks through a true-peak limiter at ``ceiling_dbtp``."""
 
     def __init__(self, ceiling_dbtp: float, sample_rate: int, channels: int,
-                 lookahead_ms: float = 5.0, hold_ms: float = 30.0):
+                 lookahead_ms: float = 5.0, hold_ms: float = 30.0, release_db_per_s: float = 60.0):
         self.ceiling = 10 ** (ceiling_dbtp / 20)
         self._interp = interpolator(sample_rate)
         look = max(3, int(round(lookahead_ms * sample_rate / 1000)))
@@ -83,7 +87,10 @@ class TruePeakLimiter:
         # Two odd backward averages whose spans add up to at most look + 1 (see module doc).
         self._avg1 = _largest_odd((look + 1) // 2)
         self._avg2 = _largest_odd(look + 1 - self._avg1)
-        context = self._interp.context + self._min_size + self._avg1 + self._avg2 + DETECT_CHUNK
+        self._release = release_db_per_s / sample_rate  # dB per sample
+        self._release_size = _odd(int(round(RELEASE_WINDOW_S * sample_rate)))
+        context = (self._interp.context + self._min_size + self._avg1 + self._avg2 + DETECT_CHUNK
+                   + self._release_size)
         self._stream = Lookahead(self._process, context, channels)
         self.max_reduction_db = 0.0
 
@@ -107,5 +114,13 @@ class TruePeakLimiter:
         gain = minimum_filter1d(needed, self._min_size, origin=self._min_origin, mode="nearest")
         for size in (self._avg1, self._avg2):
             gain = uniform_filter1d(gain, size, origin=size // 2, mode="nearest")
+        # Release: the gain may rise by at most ``release`` dB per sample, i.e. it is the
+        # lowest of every earlier gain (within the window) plus the rise allowed since then.
+        # It only ever lowers the gain, so the peak guarantee above still holds.
+        ramp = np.arange(gain.size) * self._release
+        gain_db = 20 * np.log10(gain) - ramp
+        size = self._release_size
+        gain_db = minimum_filter1d(gain_db, size, origin=size // 2, mode="nearest") + ramp
+        gain = 10 ** (gain_db / 20)
         self.max_reduction_db = max(self.max_reduction_db, float(-20 * np.log10(gain.min())))
         return (segment * gain).astype(np.float32)

@@ -63,3 +63,23 @@ def test_limiter_streaming_equals_whole_file():
     b = np.concatenate(pieces, axis=1)
     assert np.array_equal(a, b)
     assert 20 * math.log10(true_peak(a, rate)) <= -2.0 + 1e-3
+
+
+def test_limiter_releases_slowly():
+    # One loud burst in a steady tone: after the hold, the gain comes back at about 60 dB/s
+    # (the default), not in one step.
+    rate = 48000
+    t = np.arange(2 * rate) / rate
+    x = (0.5 * np.sin(2 * np.pi * 440 * t))[None, :].astype(np.float32)
+    x[0, rate // 2:rate // 2 + 480] *= 3.0  # 10 ms at +3.5 dBFS: 4.5 dB over the ceiling
+    lim = TruePeakLimiter(-1.0, rate, 1)
+    y = np.concatenate((lim.push(x), lim.flush()), axis=1)
+    gain_db = 20 * np.log10(np.maximum(np.abs(y[0]), 1e-9) / np.maximum(np.abs(x[0]), 1e-9))
+    crest = np.abs(x[0]) > 0.3  # judge the gain where the tone is near its crest
+    after = np.flatnonzero(crest & (np.arange(x.shape[1]) > rate // 2 + 480 + int(0.03 * rate)))
+    recovery = gain_db[after[(after < rate)]]
+    assert recovery.min() < -1.0  # still reduced just after the hold ...
+    times = after[after < rate] / rate
+    slope = np.diff(recovery) / np.maximum(np.diff(times), 1e-9)
+    assert slope.max() < 70.0  # ... and rising no faster than about 60 dB/s
+    assert gain_db[crest & (np.arange(x.shape[1]) > rate + rate // 2)].min() > -0.01  # back to unity
