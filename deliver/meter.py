@@ -191,12 +191,13 @@ class Meter:
         if block.shape[1] == 0:
             return
         self._frames += block.shape[1]
-        self._clipped += int(np.count_nonzero(np.abs(block) >= FULL_SCALE))
+        magnitude = np.abs(block)
+        self._clipped += int(np.count_nonzero(magnitude >= FULL_SCALE))
         weighted, self._zi = sosfilt(self._sos, block.astype(np.float64), axis=-1, zi=self._zi)
         rows = np.empty((3, block.shape[1]))
         rows[0] = (self._weights * np.square(weighted)).sum(axis=0)
         rows[1] = np.square(block, dtype=np.float64).mean(axis=0)
-        rows[2] = np.abs(block).max(axis=0)
+        rows[2] = magnitude.max(axis=0)
         rows = np.concatenate((self._pending, rows), axis=1)
         full = rows.shape[1] // self._sub * self._sub
         if full:
