@@ -1,12 +1,17 @@
 """dxkit: restore location dialogue and deliver it to a loudness spec, verified by measurement.
 
-Public API (this release: the delivery back end; the networks and ``restore`` follow):
+Public API:
 
 - ``measure(path)`` -> ``Measurement``: BS.1770 loudness, LRA, true peak, RMS, noise floor.
 - ``check(path, spec)`` -> ``CheckResult``: every requirement of a spec, pass or fail.
 - ``deliver(src, dst, spec)`` -> ``DeliveryResult``: high-pass, leveler, gain, true-peak limit,
   encode, then decode and verify what was written.
 - ``specs.load(name_or_path)`` / ``specs.builtin_names()``: the destination presets.
+- ``restore(src, dst, chain=..., strength=None, spec="none")`` -> ``RestoreResult``: run the
+  restoration networks (deplosive, denoise, dereverb) on a file, then write or deliver it.
+- ``load_model(name_or_path)``: a network as a torch module (``[B, T]`` at 48 kHz in and out).
+
+``restore`` and ``load_model`` load torch on first use; the rest never does.
 """
 
 from dxkit.deliver import __version__, specs
@@ -16,7 +21,22 @@ from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError, SpecE
 from dxkit.deliver.meter import Measurement, measure
 from dxkit.deliver.check import CheckResult, check
 
+
+
+def __getattr__(name: str):
+    # The networks need torch; importing dxkit (for measure/check/deliver) must not load it.
+    if name == "restore":
+        from dxkit.infer.chain import restore_file
+
+        return restore_file
+    if name == "load_model":
+        from dxkit.models import load
+
+        return load
+    raise AttributeError(f"module 'dxkit' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__", "specs", "measure", "check", "deliver", "Measurement", "CheckResult",
-    "DeliveryResult", "Requirement", "DxkitError", "AudioInputError", "OutputError", "SpecError",
+    "DeliveryResult", "Requirement", "restore", "load_model", "DxkitError", "AudioInputError", "OutputError", "SpecError",
 ]

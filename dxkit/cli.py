@@ -140,6 +140,70 @@ def cmd_deliver(args) -> int:
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
+def _usage_error(message: str) -> int:
+    print(f"dxkit: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from dxkit.infer import parse_chain, parse_strength, restore_file
+
+    if args.report and not Path(args.report).is_dir():
+        return _usage_error(f"report folder {args.report} does not exist")
+    try:
+        chain = parse_chain(args.chain)
+        strength = parse_strength(args.strength, chain)
+        result = restore_file(args.input, args.output, chain, strength, args.spec)
+    except ValueError as exc:  # a bad chain, strength or weights file (models.WeightsError)
+        return _usage_error(str(exc))
+    rtf = result.seconds_taken / max(result.seconds_audio, 1e-9)
+    print(f"{result.output}: restored with {' -> '.join(chain)} "
+          f"({result.seconds_audio:.1f} s of audio in {result.seconds_taken:.1f} s, RTF {rtf:.3f})")
+    done = result.delivery
+    if done is None:
+        return EXIT_OK
+    if args.report:
+        from dxkit.deliver.report import write_report
+
+        write_report(done, args.report)
+    for w in done.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    _print_requirements(done.requirements, "PASS" if done.passed else "FAIL")
+    return EXIT_OK if done.passed else EXIT_FAILED
+
+
+def cmd_train(args) -> int:
+    import os
+
+    # Hydra and Lightning's DDP launcher re-run the entry module; `python -m dxkit.train` is it.
+    os.execv(sys.executable, [sys.executable, "-m", "dxkit.train", *args.overrides])
+    return EXIT_OK  # not reached
+
+
+def cmd_eval(args) -> int:
+    from pathlib import Path
+
+    from dxkit.train.evaluate import TASK_CHAIN, evaluate, markdown, write_report
+
+    if not Path(args.speech).is_dir():
+        return _usage_error(f"test speech folder {args.speech} does not exist "
+                            "(run from the repository root, or give --speech)")
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in TASK_CHAIN]
+    if unknown or not tasks:
+        return _usage_error(f"unknown task(s) {', '.join(unknown) or '(none)'}: use {', '.join(TASK_CHAIN)}")
+    baselines = [b.strip() for b in args.baselines.split(",")] if args.baselines else None
+    networks = dict(item.split("=", 1) for item in args.networks.split(",")) if args.networks else {}
+    progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else (lambda line: None)
+    report = evaluate(args.speech, tasks, baselines, networks, args.limit, progress)
+    if args.out:
+        write_report(report, args.out)
+    print(json.dumps(report) if args.json else markdown(report))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dxkit",
@@ -185,6 +249,43 @@ def build_parser() -> argparse.ArgumentParser:
     lev.add_argument("--no-leveler", dest="leveler", action="store_false", help="no leveler")
     p.add_argument("--json", action="store_true", help="print the QC report JSON")
     p.set_defaults(func=cmd_deliver)
+
+    p = sub.add_parser("restore", help="take noise, reverb and plosive pops out of dialogue with the networks",
+                       description="Run the restoration networks on a file, in the order given, then write a "
+                                   "48 kHz 32-bit float WAV at the input's level and length (--spec none) or "
+                                   "deliver the restored audio to a spec.")
+    p.add_argument("input", help="audio file to restore (never modified)")
+    p.add_argument("-o", "--output", required=True, help="output file (.wav with --spec none)")
+    p.add_argument("--spec", default="none", help="delivery spec after restoring, or none (default)")
+    p.add_argument("--chain", default="deplosive,denoise,dereverb",
+                   help="networks to run, in order: names or .safetensors files (default: %(default)s)")
+    p.add_argument("--strength", metavar="NAME=DB,...",
+                   help="attenuation limit per network in dB, e.g. denoise=12 (default: no limit)")
+    p.add_argument("--report", metavar="DIR", help="with a spec: write the QC report here")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("train", help="train or fine-tune a network (Hydra overrides: key=value ...)",
+                       description="Train a network with Lightning; the configuration is Hydra's "
+                                   "(configs/train.yaml in the package). Example: dxkit train "
+                                   "experiment=custom_noise data.speech_dirs=[/speech] "
+                                   "data.noise_dirs=[/my/noise] init_from=denoise")
+    p.add_argument("overrides", nargs=argparse.REMAINDER, help="Hydra overrides, e.g. trainer=gpu data.batch_size=32")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="score the networks against open baselines on the held-out test set",
+                       description="Build the fixed, seeded test set from held-out speech and compare dxkit's "
+                                   "networks with passthrough, noisereduce, ffmpeg afftdn, RNNoise, "
+                                   "DeepFilterNet3, WPE and a DSP de-plosive: SI-SDR, PESQ-WB, STOI, DNSMOS, "
+                                   "pop energy. Prints a markdown table.")
+    p.add_argument("--speech", default="data/evalset/speech", help="held-out clean speech (default: %(default)s)")
+    p.add_argument("--tasks", default="denoise,dereverb,deplosive,chain", help="default: %(default)s")
+    p.add_argument("--baselines", help="comma-separated subset of baselines (default: all that fit each task)")
+    p.add_argument("--networks", metavar="NAME=PATH,...", help="evaluate other weights, e.g. denoise=my.safetensors")
+    p.add_argument("--limit", type=int, help="use only the first N clips")
+    p.add_argument("--out", metavar="DIR", help="also write eval.json and eval.md here")
+    p.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    p.add_argument("-v", "--verbose", action="store_true", help="print each score as it comes")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -1,1 +1,5 @@
-"""Chunked inference and the restore chain: arrives with issue 4."""
+"""Running the networks: the restore chain (whole file, for now; streaming and batch later)."""
+
+from .chain import DEFAULT_CHAIN, RestoreResult, parse_chain, parse_strength, restore_file, run_chain
+
+__all__ = ["DEFAULT_CHAIN", "RestoreResult", "parse_chain", "parse_strength", "restore_file", "run_chain"]

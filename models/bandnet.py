@@ -1,0 +1,135 @@
+"""BandNet: the one architecture behind denoise, dereverb and deplosive.
+
+A causal STFT-domain network, designed for this project from three published ideas:
+
+- RNNoise (Valin 2018, "A hybrid DSP/deep learning approach to real-time full-band speech
+  enhancement"): a GRU over frames that predicts one gain per perceptual band, cheap enough for
+  real time on one CPU thread.
+- DeepFilterNet (Schröter et al. 2022, "DeepFilterNet: a low complexity speech enhancement
+  framework for full-band audio based on deep filtering"): ERB-band gains for the envelope plus
+  a "deep filter", a complex FIR over the last few frames of each low bin, which can rebuild the
+  periodic structure between harmonics that band gains cannot, and can cancel part of a pop or a
+  reverberant tail. Compressed spectra (|X|^0.3) as input features, as there.
+- DeepFilterNet's attenuation limit as the strength knob: the output is blended with the input so
+  that no bin is attenuated by more than ``strength_db``.
+
+Shapes: a wave is ``[B, T]`` float32 at 48 kHz (one channel per row); a spectrum is
+``[B, frames, bins]`` complex. The STFT is 20 ms sqrt-Hann windows at a 10 ms hop, so the
+algorithmic look-ahead is one window, 20 ms; everything after the STFT is causal, and the GRU
+state and the deep filter's past frames are carried across chunks (``State``), so a long file
+can be processed in pieces with the same result as in one go.
+
+Band gains above ``gain_top_hz`` are tied to the highest band below it: the shipped networks are
+trained on speech recorded at 16 to 32 kHz, so nothing teaches them what speech above 16 kHz is,
+and the tie keeps the top octave moving with the band beneath it instead of guessing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .erb import band_matrix, band_of_bin, band_widths
+
+COMPRESSION = 0.3  # |X|^0.3 features, as DeepFilterNet and many speech networks use
+EPS = 1e-10
+
+
+@dataclass
+class State:
+    """What one chunk leaves for the next: GRU hidden state and the deep filter's past frames."""
+
+    hidden: torch.Tensor  # [layers, B, hidden]
+    past: torch.Tensor  # [B, order - 1, df_bins] complex, the gain-enhanced spectrum
+
+
+class BandNet(nn.Module):
+    """ERB-band gains plus a causal deep filter on the low bins, driven by a GRU."""
+
+    def __init__(self, sample_rate: int = 48000, n_fft: int = 960, hop: int = 480,
+                 bands: int = 32, df_bins: int = 96, df_order: int = 3, hidden: int = 256,
+                 layers: int = 2, gain_top_hz: float = 16000.0) -> None:
+        super().__init__()
+        if sample_rate != 48000:
+            raise ValueError("BandNet runs at 48 kHz")
+        self.sample_rate, self.n_fft, self.hop = sample_rate, n_fft, hop
+        self.n_bins = n_fft // 2 + 1
+        self.df_bins, self.df_order, self.hidden_size, self.layers = df_bins, df_order, hidden, layers
+        widths = band_widths(self.n_bins, sample_rate, bands)
+        self.register_buffer("bands", band_matrix(widths), persistent=False)
+        bin_hz = sample_rate / n_fft
+        band_start_hz = torch.cumsum(torch.tensor([0] + widths[:-1]), 0) * bin_hz
+        self.trained_bands = int((band_start_hz < gain_top_hz).sum())
+        gain_index = band_of_bin(widths).clamp(max=self.trained_bands - 1)
+        self.register_buffer("gain_index", gain_index, persistent=False)
+        self.register_buffer("window", torch.hann_window(n_fft).sqrt(), persistent=False)
+
+        self.encoder = nn.Sequential(nn.Linear(bands + 2 * df_bins, hidden), nn.LayerNorm(hidden),
+                                     nn.ReLU())
+        self.gru = nn.GRU(hidden, hidden, num_layers=layers, batch_first=True)
+        self.gain_head = nn.Linear(2 * hidden, self.trained_bands)
+        self.df_head = nn.Linear(2 * hidden, df_bins * df_order * 2)
+        nn.init.zeros_(self.df_head.weight)
+        nn.init.zeros_(self.df_head.bias)
+        identity = torch.zeros(df_order)
+        identity[0] = 1.0  # tap 0 is the current frame: the deep filter starts as a pass-through
+        self.register_buffer("df_identity", identity, persistent=False)
+
+    # --- the STFT edge ---------------------------------------------------------------------
+    def stft(self, wave: torch.Tensor) -> torch.Tensor:
+        """``[B, T]`` -> ``[B, frames, bins]``; frame k is centred on sample k * hop."""
+        spec = torch.stft(wave, self.n_fft, self.hop, window=self.window, center=True,
+                          pad_mode="constant", return_complex=True)
+        return spec.transpose(1, 2)
+
+    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        return torch.istft(spec.transpose(1, 2), self.n_fft, self.hop, window=self.window,
+                           center=True, length=length)
+
+    # --- the network -----------------------------------------------------------------------
+    def initial_state(self, batch: int, device: torch.device | None = None) -> State:
+        device = device or self.window.device
+        return State(torch.zeros(self.layers, batch, self.hidden_size, device=device),
+                     torch.zeros(batch, self.df_order - 1, self.df_bins, dtype=torch.complex64,
+                                 device=device))
+
+    def features(self, spec: torch.Tensor) -> torch.Tensor:
+        power = spec.real.square() + spec.imag.square()
+        band_db = 10.0 * torch.log10(power @ self.bands + EPS)
+        low = spec[..., :self.df_bins]
+        low = low * (low.abs() + EPS) ** (COMPRESSION - 1.0)
+        return torch.cat([(band_db + 60.0) / 30.0, low.real, low.imag], dim=-1)
+
+    def enhance(self, spec: torch.Tensor, state: State | None = None,
+                strength_db: float | None = None) -> tuple[torch.Tensor, State]:
+        """Enhance ``[B, frames, bins]`` complex spectra; returns the spectra and the next state."""
+        batch, frames, _ = spec.shape
+        state = state or self.initial_state(batch, spec.device)
+        x = self.encoder(self.features(spec))
+        h, hidden = self.gru(x, state.hidden)
+        h = torch.cat([h, x], dim=-1)
+        gains = torch.sigmoid(self.gain_head(h))[..., self.gain_index]
+        enhanced = spec * gains
+
+        coef = self.df_head(h).view(batch, frames, self.df_bins, self.df_order, 2)
+        coef = torch.complex(coef[..., 0] + self.df_identity, coef[..., 1])
+        low = enhanced[..., :self.df_bins]
+        history = torch.cat([state.past.to(low.dtype), low], dim=1)  # [B, order-1+frames, df]
+        filtered = torch.zeros_like(low)
+        for tap in range(self.df_order):
+            start = self.df_order - 1 - tap
+            filtered = filtered + coef[..., tap] * history[:, start:start + frames]
+        enhanced = torch.cat([filtered, enhanced[..., self.df_bins:]], dim=-1)
+
+        if strength_db is not None:
+            floor = 10.0 ** (-strength_db / 20.0)
+            enhanced = enhanced * (1.0 - floor) + spec * floor
+        next_past = history[:, -(self.df_order - 1):] if self.df_order > 1 else state.past
+        return enhanced, State(hidden, next_past)
+
+    def forward(self, wave: torch.Tensor, strength_db: float | None = None) -> torch.Tensor:
+        """Whole-signal enhancement: ``[B, T]`` -> ``[B, T]``, same length, no added delay."""
+        spec, _ = self.enhance(self.stft(wave), strength_db=strength_db)
+        return self.istft(spec, wave.shape[-1])

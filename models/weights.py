@@ -1,0 +1,67 @@
+"""Weight files that rebuild their own model: safetensors tensors plus the model's family name
+and constructor arguments as JSON in the metadata. Loading runs no code and unpickles nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file, safe_open
+
+from .bandnet import BandNet
+
+FAMILIES: dict[str, type[torch.nn.Module]] = {"bandnet": BandNet}
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing, unreadable or not a dxkit model."""
+
+
+def save(model: torch.nn.Module, path: str | os.PathLike, family: str, args: dict,
+         about: dict | None = None) -> None:
+    """Write ``model``'s tensors and ``family``/``args`` (and free-form ``about``) to ``path``,
+    atomically (temporary file in the same folder, then rename)."""
+    if family not in FAMILIES:
+        raise WeightsError(f"unknown model family {family!r}")
+    metadata = {"family": family, "args": json.dumps(args, sort_keys=True),
+                "about": json.dumps(about or {}, sort_keys=True)}
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        save_file(tensors, str(tmp), metadata=metadata)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_metadata(path: str | os.PathLike) -> tuple[str, dict, dict]:
+    """The ``(family, args, about)`` stored in a weights file."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        family, args = meta["family"], json.loads(meta["args"])
+        about = json.loads(meta.get("about", "{}"))
+    except FileNotFoundError:
+        raise WeightsError(f"{path}: no such weights file") from None
+    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{path}: not a dxkit weights file ({exc})") from None
+    if family not in FAMILIES:
+        raise WeightsError(f"{path}: unknown model family {family!r}")
+    return family, args, about
+
+
+def load(path: str | os.PathLike) -> torch.nn.Module:
+    """Rebuild the model stored in ``path`` (eval mode, on the CPU)."""
+    family, args, about = read_metadata(path)
+    model = FAMILIES[family](**args)
+    try:
+        model.load_state_dict(load_file(str(path)))
+    except (RuntimeError, SafetensorError) as exc:
+        raise WeightsError(f"{path}: weights do not fit a {family} with {args} ({exc})") from None
+    model.family, model.args, model.about = family, args, about
+    return model.eval()

@@ -1,0 +1,105 @@
+"""dxkit restore: 48 kHz float WAV at the input's length and level, aligned, atomic, clear errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from dxkit import models
+from dxkit.infer import parse_chain, parse_strength, restore_file, run_chain
+from dxkit.models.bandnet import BandNet
+from signals import programme, write
+
+
+@pytest.fixture(scope="module")
+def transparent(tmp_path_factory) -> str:
+    """A weights file for a BandNet that passes audio through unchanged."""
+    net = BandNet(hidden=8, layers=1, df_bins=8, df_order=2, bands=16)
+    with torch.no_grad():
+        net.gain_head.weight.zero_()
+        net.gain_head.bias.fill_(30.0)
+    path = tmp_path_factory.mktemp("w") / "transparent.safetensors"
+    models.save(net, path, "bandnet", {"hidden": 8, "layers": 1, "df_bins": 8, "df_order": 2, "bands": 16})
+    return str(path)
+
+
+@pytest.mark.parametrize("rate,channels", [(48000, 1), (44100, 2), (16000, 1)])
+def test_restored_file_is_48k_float_as_long_and_aligned(tmp_path, transparent, rate, channels):
+    src = Path(write(tmp_path / "in.wav", programme(3.0, rate, channels=channels), rate))
+    out = tmp_path / "out.wav"
+    result = restore_file(src, out, [transparent])
+    info = sf.info(out)
+    assert (info.samplerate, info.subtype, info.channels) == (48000, "FLOAT", channels)
+    assert info.frames == round(sf.info(src).frames * 48000 / rate)
+    restored, _ = sf.read(out, always_2d=True)
+    original, _ = sf.read(src, always_2d=True)
+    if rate == 48000:
+        assert np.max(np.abs(restored - original)) < 1e-4  # same level, no delay
+    else:
+        ref = np.interp(np.arange(info.frames) * rate / 48000, np.arange(len(original)), original[:, 0])
+        lags = range(-5, 6)
+        scores = [np.dot(np.roll(restored[:, 0], k), ref) for k in lags]
+        assert lags[int(np.argmax(scores))] == 0
+    assert result.seconds_audio == pytest.approx(3.0, abs=0.01)
+
+
+def test_chain_runs_in_the_order_given_and_strength_reaches_the_network(tmp_path, transparent):
+    other = tmp_path / "other.safetensors"
+    torch.manual_seed(5)
+    args = {"hidden": 8, "layers": 1, "df_bins": 8, "df_order": 2, "bands": 16}
+    models.save(BandNet(**args), other, "bandnet", args)
+    x = programme(1.0, 48000, channels=1).astype(np.float32)
+    one = run_chain(x, 48000, ["debug"])
+    assert np.allclose(run_chain(x, 48000, [transparent, "debug"]), one, atol=1e-5)
+    assert not np.allclose(run_chain(x, 48000, ["debug", str(other)]),
+                           run_chain(x, 48000, [str(other), "debug"]), atol=1e-4)
+    limited = run_chain(x, 48000, ["debug"], {"debug": 3.0})
+    assert not np.allclose(limited, one, atol=1e-4)
+
+
+def test_parse_chain_and_strength():
+    assert parse_chain("deplosive, denoise") == ["deplosive", "denoise"]
+    assert parse_strength("denoise=12", ["denoise"]) == {"denoise": 12.0}
+    for bad in ("", "denoise,denoise"):
+        with pytest.raises(ValueError):
+            parse_chain(bad)
+    for bad in ("dereverb=6", "denoise=loud", "denoise=-3"):
+        with pytest.raises(ValueError):
+            parse_strength(bad, ["denoise"])
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "dxkit.cli", "restore", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--chain", "vacuum"], "unknown network"),
+    (["--chain", "debug", "--strength", "denoise=6"], "not in the chain"),
+])
+def test_bad_options_exit_2_and_write_nothing(tmp_path, extra, message):
+    src = Path(write(tmp_path / "in.wav", programme(1.0, 48000, channels=1), 48000))
+    before = src.read_bytes()
+    run = _cli(src, "-o", tmp_path / "out.wav", *extra)
+    assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"] and src.read_bytes() == before
+
+
+def test_output_over_input_and_wrong_extension_are_refused(tmp_path):
+    src = Path(write(tmp_path / "in.wav", programme(1.0, 48000, channels=1), 48000))
+    assert _cli(src, "-o", src, "--chain", "debug").returncode == 2
+    run = _cli(src, "-o", tmp_path / "out.flac", "--chain", "debug")
+    assert run.returncode == 2 and "float WAV" in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_restore_then_deliver_to_a_spec(tmp_path):
+    src = Path(write(tmp_path / "in.wav", programme(4.0, 48000, channels=1), 48000))
+    run = _cli(src, "-o", tmp_path / "out.wav", "--chain", "debug", "--spec", "ebu-r128")
+    assert run.returncode == 0, run.stderr
+    assert "PASS" in run.stdout and sf.info(tmp_path / "out.wav").samplerate == 48000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.wav"]

@@ -1,0 +1,73 @@
+"""Degradation synthesis: noise kinds, SNR and level, rooms and their early target, pops, loss."""
+
+import numpy as np
+import pytest
+import torch
+
+from dxkit.train import noise, plosives, rooms
+from dxkit.train.corpus import load_folder
+from dxkit.train.losses import SpectralLoss
+from dxkit.train.metrics import band_pass
+from dxkit.train.mixtures import MixSettings, Mixer, active_rms
+
+
+@pytest.mark.parametrize("kind", sorted(noise.GENERATORS))
+def test_every_noise_kind_is_finite_unit_rms_and_seeded(kind):
+    gen = noise.GENERATORS[kind]
+    a, b = gen(np.random.default_rng(5), 48000), gen(np.random.default_rng(5), 48000)
+    assert np.array_equal(a, b) and np.isfinite(a).all()
+    assert np.sqrt(np.mean(a.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_hum_is_tonal_at_the_mains_frequency():
+    x = noise.hum(np.random.default_rng(1), 48000 * 2)
+    spec = np.abs(np.fft.rfft(x))
+    freqs = np.fft.rfftfreq(len(x), 1 / 48000)
+    peak = freqs[np.argmax(spec[freqs < 400])]
+    assert min(abs(peak - k * f) for f in (50, 60) for k in (1, 2, 3, 4, 5, 6, 7)) < 2
+
+
+def test_denoise_examples_hit_the_asked_snr_and_level(speech_dir):
+    clips = load_folder([speech_dir])
+    settings = MixSettings(snr_db=(3.0, 3.0), level_dbfs=(-24.0, -24.0), p_eq=0, p_clip=0, p_reverb=0)
+    ex = Mixer("denoise", clips, settings=settings).example(np.random.default_rng(0), 48000, clips[2])
+    speech = ex.target
+    assert 20 * np.log10(active_rms(speech)) == pytest.approx(-24.0, abs=0.01)
+    noise_part = ex.noisy - speech
+    snr = 20 * np.log10(active_rms(speech) / np.sqrt(np.mean(noise_part ** 2)))
+    assert snr == pytest.approx(3.0, abs=0.01)
+    assert ex.bandwidth_hz == 24000 and clips[0].bandwidth_hz == 8000
+
+
+def test_early_part_keeps_50_ms_after_the_direct_path():
+    rir = rooms.normalise(rooms.simulate(np.random.default_rng(0), 0.8))
+    early = rooms.early_part(rir)
+    direct = int(np.argmax(np.abs(rir)))
+    keep = direct + int(0.05 * 48000)
+    assert np.array_equal(early[:keep], rir[:keep])
+    assert not early[keep + 240:].any()
+    tail = np.sum(rir[keep:] ** 2) / np.sum(rir ** 2)
+    assert tail > 0.05  # an RT60 of 0.8 s leaves real energy after 50 ms
+
+
+def test_pops_sit_at_onsets_in_the_low_band(speech_dir):
+    clip = load_folder([speech_dir])[2]
+    speech = clip.audio[:48000 * 2]
+    popped, mask = plosives.add_pops(np.random.default_rng(3), speech, 3)
+    assert mask.any() and np.array_equal(popped[~mask], speech[~mask])
+    added = band_pass(popped - speech, 48000, 20, 200)
+    total = np.sum((popped - speech) ** 2)
+    assert np.sum(added ** 2) > 0.5 * total  # the pops' energy is mostly under 200 Hz
+    local = np.mean(band_pass(speech, 48000, 20, 200)[mask] ** 2)
+    assert 10 * np.log10(np.mean(added[mask] ** 2) / local) > 3
+
+
+def test_loss_is_zero_on_a_match_and_ignores_bins_above_the_bandwidth():
+    loss = SpectralLoss()
+    torch.manual_seed(0)
+    x = torch.randn(2, 9600) * 0.1
+    hf = torch.tensor(band_pass(np.random.default_rng(0).standard_normal(9600), 48000, 12000, 20000).copy()).float()
+    assert loss(x, x, torch.tensor([24000.0, 8000.0])) < 1e-8
+    narrow = loss(x + hf, x, torch.tensor([8000.0, 8000.0]))
+    wide = loss(x + hf, x, torch.tensor([24000.0, 24000.0]))
+    assert narrow < 0.02 * wide

@@ -1,0 +1,56 @@
+"""The Lightning datamodule: reads the corpus, simulates or reads rooms, streams mixtures."""
+
+from __future__ import annotations
+
+import lightning as L
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader
+
+from . import rooms
+from .corpus import load_folder, read_exclusions
+from .dataset import MixtureStream
+from .mixtures import MixSettings, Mixer
+
+
+def settings_from(cfg: DictConfig) -> MixSettings:
+    """The mixture ranges of a ``data`` config."""
+    kinds = cfg.get("noise_kinds")
+    return MixSettings(snr_db=tuple(cfg.snr_db), level_dbfs=tuple(cfg.level_dbfs), p_eq=cfg.p_eq,
+                       p_clip=cfg.p_clip, p_reverb=cfg.p_reverb,
+                       residual_snr_db=tuple(cfg.residual_snr_db), pops=tuple(cfg.pops),
+                       pop_gain_db=tuple(cfg.pop_gain_db), p_user_noise=cfg.p_user_noise,
+                       noise_kinds=tuple(kinds) if kinds else None)
+
+
+def room_bank(cfg: DictConfig, seed: int) -> list:
+    """Measured RIRs from ``cfg.rir_dirs`` if given, else a simulated bank."""
+    if cfg.rir_dirs:
+        return rooms.measured(list(cfg.rir_dirs))
+    if cfg.rooms <= 0:
+        return []
+    return rooms.bank(cfg.rooms, tuple(cfg.rt60_s), seed, cfg.rir_cache)
+
+
+class MixtureData(L.LightningDataModule):
+    def __init__(self, cfg: DictConfig, seed: int) -> None:
+        super().__init__()
+        self.cfg, self.seed = cfg, seed
+        self.mixer: Mixer | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.mixer is not None:
+            return
+        cfg = self.cfg
+        exclude = read_exclusions(cfg.exclude)
+        speech = load_folder(list(cfg.speech_dirs), exclude)
+        noise = load_folder(list(cfg.noise_dirs)) if cfg.noise_dirs else []
+        self.mixer = Mixer(cfg.task, speech, room_bank(cfg, self.seed), noise, settings_from(cfg))
+        print(f"data: {len(speech)} speech files ({sum(len(c.audio) for c in speech) / 48000 / 60:.1f} min), "
+              f"{len(noise)} noise files, {len(self.mixer.rirs)} rooms", flush=True)
+
+    def train_dataloader(self) -> DataLoader:
+        rank = self.trainer.global_rank if self.trainer else 0
+        stream = MixtureStream(self.mixer, self.cfg.seconds, self.seed, rank)
+        workers = self.cfg.num_workers
+        return DataLoader(stream, batch_size=self.cfg.batch_size, num_workers=workers,
+                          persistent_workers=workers > 0)

@@ -1,0 +1,70 @@
+"""``fit(cfg)``: train one network from a composed config and write its weights file."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from dxkit import models
+from dxkit.models.weights import FAMILIES
+
+from .datamodule import MixtureData
+from .system import RestorationSystem
+
+
+def build_model(cfg: DictConfig) -> tuple[torch.nn.Module, str, dict]:
+    """The network to train: a shipped or saved one if ``init_from`` is set (its own
+    architecture wins), else a new one from ``cfg.model``."""
+    if cfg.init_from:
+        model = models.load(cfg.init_from)
+        return model.train(), model.family, dict(model.args)
+    args = OmegaConf.to_container(cfg.model.args, resolve=True)
+    return FAMILIES[cfg.model.family](**args), cfg.model.family, args
+
+
+class Export(L.Callback):
+    """Writes the weights file every ``every`` steps and at the end (global rank 0 only), and
+    prints the loss, so a long run can be watched and stopped at any time."""
+
+    def __init__(self, path: Path, family: str, args: dict, about: dict, every: int) -> None:
+        self.path, self.family, self.args, self.about, self.every = path, family, args, about, every
+        self.started = time.time()
+
+    def write(self, trainer: L.Trainer, module: RestorationSystem) -> None:
+        if trainer.is_global_zero:
+            about = {**self.about, "steps": trainer.global_step}
+            models.save(module.model, self.path, self.family, self.args, about)
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if trainer.is_global_zero and step % 50 == 0:
+            loss = float(outputs["loss"]) if isinstance(outputs, dict) else float(outputs)
+            print(f"step {step} loss {loss:.4f} {time.time() - self.started:.0f} s", flush=True)
+        if self.every and step % self.every == 0:
+            self.write(trainer, module)
+
+    def on_train_end(self, trainer, module) -> None:
+        self.write(trainer, module)
+
+
+def fit(cfg: DictConfig) -> Path:
+    """Train per ``cfg`` (the composed ``configs/train.yaml``) and return the weights path."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model, family, args = build_model(cfg)
+    system = RestorationSystem(model, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay,
+                               warmup_steps=cfg.optim.warmup_steps, max_steps=cfg.trainer.max_steps)
+    output = Path(cfg.output).expanduser().resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    about = {"name": cfg.data.task, "init_from": cfg.init_from or "",
+             "command": " ".join(sys.argv), "config": OmegaConf.to_yaml(cfg, resolve=True)}
+    export = Export(output, family, args, about, cfg.export_every)
+    trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), callbacks=[export])
+    trainer.fit(system, datamodule=MixtureData(cfg.data, cfg.seed))
+    return output

@@ -1,0 +1,161 @@
+"""Training and test examples synthesised from clean speech: what each network gets as input and
+what it should give back.
+
+- denoise: speech (randomly EQ'd, sometimes in a room) + noise at SNR -5 to 30 dB, speech at -35
+  to -15 dBFS, sometimes clipped. Target: the speech as it was before the noise (room included).
+- dereverb: speech in a room (RT60 0.2 to 1.3 s) with faint residual noise. Target: the speech
+  through the direct path and the first 50 ms of the room (``rooms.early_part``).
+- deplosive: speech, sometimes with faint noise and a little room in both input and target, plus
+  pops at onsets (``plosives``). Target: the speech without the pops.
+- chain: all three at once, for the combined test. Target: dry, clean speech without pops.
+
+An ``Example`` keeps the bandwidth the clean speech really has, so the loss can ignore the bins
+above it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import signal
+
+from . import plosives, rooms
+from .corpus import RATE, Clip
+from .noise import noise as synth_noise
+
+TASKS = ("denoise", "dereverb", "deplosive", "chain")
+
+
+@dataclass(frozen=True)
+class MixSettings:
+    """The random ranges of the degradations (see the data configs for the shipped values)."""
+
+    snr_db: tuple[float, float] = (-5.0, 30.0)
+    level_dbfs: tuple[float, float] = (-35.0, -15.0)
+    p_eq: float = 0.5
+    p_clip: float = 0.05
+    p_reverb: float = 0.3
+    residual_snr_db: tuple[float, float] = (25.0, 50.0)
+    pops: tuple[int, int] = (1, 4)
+    pop_gain_db: tuple[float, float] = (6.0, 20.0)
+    p_user_noise: float = 0.8
+    noise_kinds: tuple[str, ...] | None = None
+
+
+@dataclass
+class Example:
+    """One input/target pair at 48 kHz, mono float32, and the target's true bandwidth."""
+
+    noisy: np.ndarray
+    target: np.ndarray
+    bandwidth_hz: float
+    pop_mask: np.ndarray | None = field(default=None)
+
+
+def active_rms(x: np.ndarray, hop: int = 480) -> float:
+    """RMS over the 10 ms frames within 40 dB of the loudest: the level of speech, not pauses."""
+    frames = len(x) // hop
+    if frames == 0:
+        return float(np.sqrt(np.mean(x ** 2)) + 1e-12)
+    power = np.mean(x[:frames * hop].reshape(frames, hop).astype(np.float64) ** 2, axis=1)
+    active = power[power > power.max() * 1e-4]
+    return float(np.sqrt(active.mean()) + 1e-12)
+
+
+def random_eq(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """One to three peaking filters of ±6 dB (RBJ Audio EQ Cookbook peaking biquad)."""
+    for _ in range(rng.integers(1, 4)):
+        f0, q, gain_db = rng.uniform(100, 8000), rng.uniform(0.5, 2.0), rng.uniform(-6, 6)
+        a = 10 ** (gain_db / 40)
+        w0 = 2 * np.pi * f0 / RATE
+        alpha = np.sin(w0) / (2 * q)
+        b = [1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a]
+        den = [1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a]
+        x = signal.lfilter(b, den, x)
+    return x.astype(np.float32)
+
+
+def convolve(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
+    return signal.fftconvolve(x, rir)[:len(x)].astype(np.float32)
+
+
+class Mixer:
+    """Makes ``Example``s for one task from speech clips, noise clips and room responses."""
+
+    def __init__(self, task: str, speech: list[Clip], rirs: list[np.ndarray] | None = None,
+                 noise_clips: list[Clip] | None = None, settings: MixSettings = MixSettings()) -> None:
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
+        if task in ("dereverb", "chain") and not rirs:
+            raise ValueError(f"{task} needs room responses")
+        self.task, self.speech, self.rirs = task, speech, rirs or []
+        self.noise_clips, self.settings = noise_clips or [], settings
+        lengths = np.array([len(c.audio) for c in speech], float)
+        self.weights = lengths / lengths.sum()
+
+    def segment(self, rng: np.random.Generator, n: int, clip: Clip | None = None) -> tuple[np.ndarray, float]:
+        clip = clip or self.speech[rng.choice(len(self.speech), p=self.weights)]
+        audio = clip.audio
+        if len(audio) >= n:
+            start = rng.integers(0, len(audio) - n + 1)
+            return audio[start:start + n].copy(), clip.bandwidth_hz
+        out = np.zeros(n, np.float32)
+        start = rng.integers(0, n - len(audio) + 1)
+        out[start:start + len(audio)] = audio
+        return out, clip.bandwidth_hz
+
+    def babble(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        voices = [self.segment(rng, n)[0] for _ in range(rng.integers(3, 9))]
+        return sum(v / active_rms(v) * 10 ** (rng.uniform(-6, 0) / 20) for v in voices)
+
+    def noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        s = self.settings
+        if self.noise_clips and rng.random() < s.p_user_noise:
+            clip = self.noise_clips[rng.integers(len(self.noise_clips))]
+            reps = int(np.ceil(n / len(clip.audio))) + 1
+            looped = np.tile(clip.audio, reps)
+            start = rng.integers(0, len(looped) - n + 1)
+            x = looped[start:start + n]
+            return (x / (np.sqrt(np.mean(x ** 2)) + 1e-12)).astype(np.float32)
+        kinds = list(s.noise_kinds) if s.noise_kinds else None
+        return synth_noise(rng, n, babble=lambda m: self.babble(rng, m), kinds=kinds)
+
+    def room(self, rng: np.random.Generator) -> np.ndarray:
+        return self.rirs[rng.integers(len(self.rirs))]
+
+    def example(self, rng: np.random.Generator, n: int, clip: Clip | None = None) -> Example:
+        """One random example of ``n`` samples (from ``clip`` if given)."""
+        s = self.settings
+        speech, bandwidth = self.segment(rng, n, clip)
+        if rng.random() < s.p_eq:
+            speech = random_eq(rng, speech)
+        speech = speech / active_rms(speech) * np.float32(10 ** (rng.uniform(*s.level_dbfs) / 20))
+        mask = None
+        if self.task == "denoise":
+            if self.rirs and rng.random() < s.p_reverb:
+                speech = convolve(speech, self.room(rng))
+            target = speech
+            noisy = speech + self.noise(rng, n) * active_rms(speech) * 10 ** (-rng.uniform(*s.snr_db) / 20)
+            if rng.random() < s.p_clip:
+                limit = np.max(np.abs(noisy)) * rng.uniform(0.3, 0.9)
+                noisy = np.clip(noisy, -limit, limit)
+        elif self.task == "dereverb":
+            rir = self.room(rng)
+            target = convolve(speech, rooms.early_part(rir))
+            wet = convolve(speech, rir)
+            noisy = wet + self.noise(rng, n) * active_rms(wet) * 10 ** (-rng.uniform(*s.residual_snr_db) / 20)
+        elif self.task == "deplosive":
+            if self.rirs and rng.random() < s.p_reverb:
+                speech = convolve(speech, rooms.early_part(self.room(rng)))
+            if rng.random() < 0.3:
+                speech = speech + self.noise(rng, n) * active_rms(speech) * 10 ** (-rng.uniform(*s.residual_snr_db) / 20)
+            target = speech
+            noisy, mask = plosives.add_pops(rng, speech, rng.integers(s.pops[0], s.pops[1] + 1), s.pop_gain_db)
+        else:  # chain: pops, then the room, then noise
+            popped, mask = plosives.add_pops(rng, speech, rng.integers(s.pops[0], s.pops[1] + 1), s.pop_gain_db)
+            rir = self.room(rng)
+            target = convolve(speech, rooms.early_part(rir))
+            wet = convolve(popped, rir)
+            noisy = wet + self.noise(rng, n) * active_rms(wet) * 10 ** (-rng.uniform(*s.snr_db) / 20)
+        return Example(np.asarray(noisy, np.float32), np.asarray(target, np.float32), bandwidth, mask)
