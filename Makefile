@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PINS := torch==2.14.1 torchaudio==2.11.0
 
-.PHONY: setup demo test bench report-screenshot clean
+.PHONY: setup demo test bench bench-models eval report-screenshot clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml Makefile
 
 demo: $(STAMP)
 	mkdir -p out
+	$(BIN)/dxkit restore data/examples/dialogue.flac -o out/dialogue_restored.wav --spec none
 	$(BIN)/dxkit deliver data/examples/dialogue.flac -o out/dialogue_ebu-r128.wav --spec ebu-r128 --report out
 	$(BIN)/dxkit deliver data/examples/dialogue.flac -o out/dialogue_acx.mp3 --spec acx --report out
 	$(BIN)/dxkit check out/dialogue_acx.mp3 --spec acx
@@ -29,6 +30,14 @@ test: $(STAMP)
 bench: $(STAMP)
 	command -v ffmpeg >/dev/null || (apt-get update -q && apt-get install -y -q ffmpeg)
 	$(BIN)/python tests/bench/deliver_bench.py
+
+bench-models: $(STAMP)
+	$(BIN)/python tests/bench/models_bench.py
+
+eval: $(STAMP)
+	command -v ffmpeg >/dev/null || (apt-get update -q && apt-get install -y -q ffmpeg)
+	mkdir -p out/eval
+	$(BIN)/dxkit eval --out out/eval --verbose
 
 report-screenshot: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)

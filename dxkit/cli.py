@@ -195,7 +195,10 @@ def cmd_eval(args) -> int:
     if unknown or not tasks:
         return _usage_error(f"unknown task(s) {', '.join(unknown) or '(none)'}: use {', '.join(TASK_CHAIN)}")
     baselines = [b.strip() for b in args.baselines.split(",")] if args.baselines else None
-    networks = dict(item.split("=", 1) for item in args.networks.split(",")) if args.networks else {}
+    pairs = [item.split("=", 1) for item in args.networks.split(",")] if args.networks else []
+    if any(len(p) != 2 or p[0] not in ("denoise", "dereverb", "deplosive") for p in pairs):
+        return _usage_error(f"--networks {args.networks!r}: give NAME=PATH, NAME one of denoise, dereverb, deplosive")
+    networks = dict(pairs)
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else (lambda line: None)
     report = evaluate(args.speech, tasks, baselines, networks, args.limit, progress)
     if args.out:

@@ -62,12 +62,20 @@ def conform(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def load_chain(chain: list[str]) -> list[torch.nn.Module]:
+    """The networks of ``chain`` (names or weight files), loaded once."""
+    return [models.load(name) for name in chain]
+
+
 def run_chain(audio: np.ndarray, sample_rate: int, chain: list[str],
-              strength: dict[str, float] | None = None) -> np.ndarray:
+              strength: dict[str, float] | None = None,
+              nets: list[torch.nn.Module] | None = None) -> np.ndarray:
     """Restore ``audio`` (``[C, T]`` float32 at ``sample_rate``) with the networks in ``chain``,
-    in order; returns ``[C, T']`` float32 at 48 kHz, aligned with the input and as long."""
+    in order (``nets``, if given, are those networks already loaded); returns ``[C, T']`` float32
+    at 48 kHz, aligned with the input and as long. ``strength`` maps a chain entry to its
+    attenuation limit in dB."""
     strength = strength or {}
-    nets = [models.load(name) for name in chain]
+    nets = nets or load_chain(chain)
     wave = torch.from_numpy(conform(audio, sample_rate))
     with torch.inference_mode():
         for name, net in zip(chain, nets):
@@ -93,11 +101,14 @@ def read_all(path: Path) -> tuple[np.ndarray, int]:
     return np.concatenate(list(read_blocks(info)), axis=1), info.sample_rate
 
 
-def restore_file(source: str | os.PathLike, output: str | os.PathLike, chain: list[str],
-                 strength: dict[str, float] | None = None, spec: str = "none") -> RestoreResult:
-    """Restore ``source`` into ``output``. With ``spec="none"``: a 48 kHz 32-bit float WAV at the
-    input's level and length. With a spec name or file: restored, then delivered to it."""
+def restore_file(source: str | os.PathLike, output: str | os.PathLike,
+                 chain: list[str] | str = DEFAULT_CHAIN, strength: dict[str, float] | None = None,
+                 spec: str = "none") -> RestoreResult:
+    """Restore ``source`` into ``output`` with ``chain`` (a list, or ``"deplosive,denoise"``).
+    With ``spec="none"``: a 48 kHz 32-bit float WAV at the input's level and length. With a spec
+    name or file: restored, then delivered to it (``result.delivery``)."""
     started = time.perf_counter()
+    chain = parse_chain(chain) if isinstance(chain, str) else list(chain)
     source, output = Path(source), Path(output)
     check_output_path(source, output)
     if spec == "none" and output.suffix.lower() != ".wav":

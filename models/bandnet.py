@@ -10,18 +10,21 @@ A causal STFT-domain network, designed for this project from three published ide
   a "deep filter", a complex FIR over the last few frames of each low bin, which can rebuild the
   periodic structure between harmonics that band gains cannot, and can cancel part of a pop or a
   reverberant tail. Compressed spectra (|X|^0.3) as input features, as there.
-- DeepFilterNet's attenuation limit as the strength knob: the output is blended with the input so
-  that no bin is attenuated by more than ``strength_db``.
+- DeepFilterNet's attenuation limit as the strength knob: ``strength_db`` mixes the input back in
+  at -strength_db, so a bin the band gains close is attenuated by at most ``strength_db``. In the
+  deep-filtered low bins the filter can also turn the phase, and the mix can then land lower.
 
 Shapes: a wave is ``[B, T]`` float32 at 48 kHz (one channel per row); a spectrum is
 ``[B, frames, bins]`` complex. The STFT is 20 ms sqrt-Hann windows at a 10 ms hop, so the
-algorithmic look-ahead is one window, 20 ms; everything after the STFT is causal, and the GRU
-state and the deep filter's past frames are carried across chunks (``State``), so a long file
-can be processed in pieces with the same result as in one go.
+algorithmic look-ahead is one window, 20 ms; everything after the STFT is causal. ``enhance``
+takes and returns the GRU state and the deep filter's past frames (``State``), so spectra can be
+processed in pieces with the same result as in one go (tested); ``forward`` is the whole-signal
+path (one STFT, fresh state), which the restore chain uses for now.
 
-Band gains above ``gain_top_hz`` are tied to the highest band below it: the shipped networks are
-trained on speech recorded at 16 to 32 kHz, so nothing teaches them what speech above 16 kHz is,
-and the tie keeps the top octave moving with the band beneath it instead of guessing.
+Bands that reach above ``gain_top_hz`` take the gain of the highest band wholly below it: the
+shipped networks are trained on speech recorded at 16 to 32 kHz, so nothing teaches them what
+speech above 16 kHz is, and the tie keeps the top octave moving with the band beneath it instead
+of guessing.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ from .erb import band_matrix, band_of_bin, band_widths
 
 COMPRESSION = 0.3  # |X|^0.3 features, as DeepFilterNet and many speech networks use
 EPS = 1e-10
+
+
+def compress(spec: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    """``|X|^0.3`` with the phase of ``X``: the compressed spectrum networks and losses compare."""
+    return spec * (spec.abs() + eps) ** (COMPRESSION - 1.0)
 
 
 @dataclass
@@ -60,8 +68,8 @@ class BandNet(nn.Module):
         widths = band_widths(self.n_bins, sample_rate, bands)
         self.register_buffer("bands", band_matrix(widths), persistent=False)
         bin_hz = sample_rate / n_fft
-        band_start_hz = torch.cumsum(torch.tensor([0] + widths[:-1]), 0) * bin_hz
-        self.trained_bands = int((band_start_hz < gain_top_hz).sum())
+        band_end_hz = torch.cumsum(torch.tensor(widths), 0) * bin_hz
+        self.trained_bands = max(1, int((band_end_hz <= gain_top_hz).sum()))
         gain_index = band_of_bin(widths).clamp(max=self.trained_bands - 1)
         self.register_buffer("gain_index", gain_index, persistent=False)
         self.register_buffer("window", torch.hann_window(n_fft).sqrt(), persistent=False)
@@ -98,8 +106,7 @@ class BandNet(nn.Module):
     def features(self, spec: torch.Tensor) -> torch.Tensor:
         power = spec.real.square() + spec.imag.square()
         band_db = 10.0 * torch.log10(power @ self.bands + EPS)
-        low = spec[..., :self.df_bins]
-        low = low * (low.abs() + EPS) ** (COMPRESSION - 1.0)
+        low = compress(spec[..., :self.df_bins])
         return torch.cat([(band_db + 60.0) / 30.0, low.real, low.imag], dim=-1)
 
     def enhance(self, spec: torch.Tensor, state: State | None = None,
@@ -110,10 +117,10 @@ class BandNet(nn.Module):
         x = self.encoder(self.features(spec))
         h, hidden = self.gru(x, state.hidden)
         h = torch.cat([h, x], dim=-1)
-        gains = torch.sigmoid(self.gain_head(h))[..., self.gain_index]
+        gains = torch.sigmoid(self.gain_head(h).float())[..., self.gain_index]
         enhanced = spec * gains
 
-        coef = self.df_head(h).view(batch, frames, self.df_bins, self.df_order, 2)
+        coef = self.df_head(h).float().view(batch, frames, self.df_bins, self.df_order, 2)
         coef = torch.complex(coef[..., 0] + self.df_identity, coef[..., 1])
         low = enhanced[..., :self.df_bins]
         history = torch.cat([state.past.to(low.dtype), low], dim=1)  # [B, order-1+frames, df]

@@ -58,10 +58,12 @@ def read_metadata(path: str | os.PathLike) -> tuple[str, dict, dict]:
 def load(path: str | os.PathLike) -> torch.nn.Module:
     """Rebuild the model stored in ``path`` (eval mode, on the CPU)."""
     family, args, about = read_metadata(path)
-    model = FAMILIES[family](**args)
     try:
+        if not isinstance(args, dict):
+            raise TypeError("arguments are not a mapping")
+        model = FAMILIES[family](**args)
         model.load_state_dict(load_file(str(path)))
-    except (RuntimeError, SafetensorError) as exc:
+    except (RuntimeError, TypeError, ValueError, SafetensorError) as exc:
         raise WeightsError(f"{path}: weights do not fit a {family} with {args} ({exc})") from None
     model.family, model.args, model.about = family, args, about
     return model.eval()

@@ -227,7 +227,7 @@ def deplosive_gain(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
     Frames of 10 ms every 5 ms. A frame holds a pop when its 20-200 Hz power (zero-phase
     4th-order Butterworth band) is at least 12 dB above the slow low-band level (the running
-    median of the frame powers over 0.4 s, which a 20-40 ms pop barely moves), at least 12 dB
+    75th percentile of the frame powers over 0.5 s, which a 20-40 ms pop barely moves), at least 12 dB
     above the concurrent 1-4 kHz power, and above -70 dBFS. Detections are widened by one frame
     on each side and smoothed with 2 ms attack and 30 ms release time constants.
     """

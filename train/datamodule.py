@@ -18,7 +18,8 @@ def settings_from(cfg: DictConfig) -> MixSettings:
     return MixSettings(snr_db=tuple(cfg.snr_db), level_dbfs=tuple(cfg.level_dbfs), p_eq=cfg.p_eq,
                        p_clip=cfg.p_clip, p_reverb=cfg.p_reverb,
                        residual_snr_db=tuple(cfg.residual_snr_db), pops=tuple(cfg.pops),
-                       pop_gain_db=tuple(cfg.pop_gain_db), p_user_noise=cfg.p_user_noise,
+                       pop_gain_db=tuple(cfg.pop_gain_db), p_noisy_pops=cfg.p_noisy_pops,
+                       p_user_noise=cfg.p_user_noise,
                        noise_kinds=tuple(kinds) if kinds else None)
 
 

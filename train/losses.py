@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import torch
 
-COMPRESSION = 0.3
+from dxkit.models.bandnet import compress
 
-
-def _compressed(spec: torch.Tensor) -> torch.Tensor:
-    return spec * (spec.abs() + 1e-8) ** (COMPRESSION - 1.0)
+LOSS_EPS = 1e-8  # keeps the gradient of |X|^-0.7 finite in silent bins
 
 
 class SpectralLoss(torch.nn.Module):
@@ -34,7 +32,7 @@ class SpectralLoss(torch.nn.Module):
         total = estimate.new_zeros(())
         for n in self.resolutions:
             window = getattr(self, f"window{n}")
-            est, ref = (_compressed(torch.stft(x, n, n // 4, window=window, return_complex=True))
+            est, ref = (compress(torch.stft(x, n, n // 4, window=window, return_complex=True), LOSS_EPS)
                         for x in (estimate, target))
             freqs = torch.arange(est.shape[1], device=est.device) * self.sample_rate / n
             keep = (freqs[None, :] <= 0.95 * bandwidth_hz[:, None]).to(est.real.dtype)[..., None]

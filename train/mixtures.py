@@ -5,9 +5,14 @@ what it should give back.
   to -15 dBFS, sometimes clipped. Target: the speech as it was before the noise (room included).
 - dereverb: speech in a room (RT60 0.2 to 1.3 s) with faint residual noise. Target: the speech
   through the direct path and the first 50 ms of the room (``rooms.early_part``).
-- deplosive: speech, sometimes with faint noise and a little room in both input and target, plus
-  pops at onsets (``plosives``). Target: the speech without the pops.
-- chain: all three at once, for the combined test. Target: dry, clean speech without pops.
+- deplosive: speech, sometimes with noise (at SNR -5 to 30 dB, as it meets the network first in
+  the chain) and early reflections in both input and target, plus pops at onsets
+  (``plosives``). Target: the speech (with that noise) without the pops.
+- chain: all three at once, for the combined test: the room, pops at the microphone (dry), noise
+  at SNR -5 to 30 dB. Target: the speech through the direct path and the first 50 ms, no pops.
+
+SNR is the active-speech RMS (``levels.active_rms``: the 10 ms frames within 40 dB of the loudest)
+over the RMS of the whole noise segment; speech level is the active-speech RMS in dBFS.
 
 An ``Example`` keeps the bandwidth the clean speech really has, so the loss can ignore the bins
 above it.
@@ -22,6 +27,7 @@ from scipy import signal
 
 from . import plosives, rooms
 from .corpus import RATE, Clip
+from .levels import active_rms
 from .noise import noise as synth_noise
 
 TASKS = ("denoise", "dereverb", "deplosive", "chain")
@@ -40,6 +46,7 @@ class MixSettings:
     pops: tuple[int, int] = (1, 4)
     pop_gain_db: tuple[float, float] = (6.0, 20.0)
     p_user_noise: float = 0.8
+    p_noisy_pops: float = 0.5
     noise_kinds: tuple[str, ...] | None = None
 
 
@@ -51,16 +58,6 @@ class Example:
     target: np.ndarray
     bandwidth_hz: float
     pop_mask: np.ndarray | None = field(default=None)
-
-
-def active_rms(x: np.ndarray, hop: int = 480) -> float:
-    """RMS over the 10 ms frames within 40 dB of the loudest: the level of speech, not pauses."""
-    frames = len(x) // hop
-    if frames == 0:
-        return float(np.sqrt(np.mean(x ** 2)) + 1e-12)
-    power = np.mean(x[:frames * hop].reshape(frames, hop).astype(np.float64) ** 2, axis=1)
-    active = power[power > power.max() * 1e-4]
-    return float(np.sqrt(active.mean()) + 1e-12)
 
 
 def random_eq(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
@@ -94,8 +91,11 @@ class Mixer:
         lengths = np.array([len(c.audio) for c in speech], float)
         self.weights = lengths / lengths.sum()
 
-    def segment(self, rng: np.random.Generator, n: int, clip: Clip | None = None) -> tuple[np.ndarray, float]:
-        clip = clip or self.speech[rng.choice(len(self.speech), p=self.weights)]
+    def pick(self, rng: np.random.Generator) -> Clip:
+        return self.speech[rng.choice(len(self.speech), p=self.weights)]
+
+    def segment(self, rng: np.random.Generator, n: int, clip: Clip) -> tuple[np.ndarray, float]:
+        """``n`` samples of ``clip`` from a random offset (zero-padded if it is shorter)."""
         audio = clip.audio
         if len(audio) >= n:
             start = rng.integers(0, len(audio) - n + 1)
@@ -105,11 +105,15 @@ class Mixer:
         out[start:start + len(audio)] = audio
         return out, clip.bandwidth_hz
 
-    def babble(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        voices = [self.segment(rng, n)[0] for _ in range(rng.integers(3, 9))]
+    def babble(self, rng: np.random.Generator, n: int, exclude: Clip | None = None) -> np.ndarray:
+        """Three to eight other voices at random levels (never the clip being degraded)."""
+        others = [c for c in self.speech if c is not exclude] or self.speech
+        weights = np.array([len(c.audio) for c in others], float)
+        picks = rng.choice(len(others), size=rng.integers(3, 9), p=weights / weights.sum())
+        voices = [self.segment(rng, n, others[i])[0] for i in picks]
         return sum(v / active_rms(v) * 10 ** (rng.uniform(-6, 0) / 20) for v in voices)
 
-    def noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def noise(self, rng: np.random.Generator, n: int, speaker: Clip | None = None) -> np.ndarray:
         s = self.settings
         if self.noise_clips and rng.random() < s.p_user_noise:
             clip = self.noise_clips[rng.integers(len(self.noise_clips))]
@@ -119,7 +123,7 @@ class Mixer:
             x = looped[start:start + n]
             return (x / (np.sqrt(np.mean(x ** 2)) + 1e-12)).astype(np.float32)
         kinds = list(s.noise_kinds) if s.noise_kinds else None
-        return synth_noise(rng, n, babble=lambda m: self.babble(rng, m), kinds=kinds)
+        return synth_noise(rng, n, babble=lambda m: self.babble(rng, m, speaker), kinds=kinds)
 
     def room(self, rng: np.random.Generator) -> np.ndarray:
         return self.rirs[rng.integers(len(self.rirs))]
@@ -127,6 +131,7 @@ class Mixer:
     def example(self, rng: np.random.Generator, n: int, clip: Clip | None = None) -> Example:
         """One random example of ``n`` samples (from ``clip`` if given)."""
         s = self.settings
+        clip = clip or self.pick(rng)
         speech, bandwidth = self.segment(rng, n, clip)
         if rng.random() < s.p_eq:
             speech = random_eq(rng, speech)
@@ -136,7 +141,7 @@ class Mixer:
             if self.rirs and rng.random() < s.p_reverb:
                 speech = convolve(speech, self.room(rng))
             target = speech
-            noisy = speech + self.noise(rng, n) * active_rms(speech) * 10 ** (-rng.uniform(*s.snr_db) / 20)
+            noisy = speech + self.noise(rng, n, clip) * active_rms(speech) * 10 ** (-rng.uniform(*s.snr_db) / 20)
             if rng.random() < s.p_clip:
                 limit = np.max(np.abs(noisy)) * rng.uniform(0.3, 0.9)
                 noisy = np.clip(noisy, -limit, limit)
@@ -144,18 +149,18 @@ class Mixer:
             rir = self.room(rng)
             target = convolve(speech, rooms.early_part(rir))
             wet = convolve(speech, rir)
-            noisy = wet + self.noise(rng, n) * active_rms(wet) * 10 ** (-rng.uniform(*s.residual_snr_db) / 20)
+            noisy = wet + self.noise(rng, n, clip) * active_rms(wet) * 10 ** (-rng.uniform(*s.residual_snr_db) / 20)
         elif self.task == "deplosive":
             if self.rirs and rng.random() < s.p_reverb:
                 speech = convolve(speech, rooms.early_part(self.room(rng)))
-            if rng.random() < 0.3:
-                speech = speech + self.noise(rng, n) * active_rms(speech) * 10 ** (-rng.uniform(*s.residual_snr_db) / 20)
+            if rng.random() < s.p_noisy_pops:  # it runs first in the chain, on noisy dialogue
+                speech = speech + self.noise(rng, n, clip) * active_rms(speech) * 10 ** (-rng.uniform(*s.snr_db) / 20)
             target = speech
             noisy, mask = plosives.add_pops(rng, speech, rng.integers(s.pops[0], s.pops[1] + 1), s.pop_gain_db)
-        else:  # chain: pops, then the room, then noise
-            popped, mask = plosives.add_pops(rng, speech, rng.integers(s.pops[0], s.pops[1] + 1), s.pop_gain_db)
+        else:  # chain: the room, then pops (a pop happens at the microphone, dry), then noise
             rir = self.room(rng)
             target = convolve(speech, rooms.early_part(rir))
-            wet = convolve(popped, rir)
-            noisy = wet + self.noise(rng, n) * active_rms(wet) * 10 ** (-rng.uniform(*s.snr_db) / 20)
+            wet = convolve(speech, rir)
+            popped, mask = plosives.add_pops(rng, wet, rng.integers(s.pops[0], s.pops[1] + 1), s.pop_gain_db)
+            noisy = popped + self.noise(rng, n, clip) * active_rms(wet) * 10 ** (-rng.uniform(*s.snr_db) / 20)
         return Example(np.asarray(noisy, np.float32), np.asarray(target, np.float32), bandwidth, mask)

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 from scipy import signal
 
-RATE = 48000
+from .corpus import RATE
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

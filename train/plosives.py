@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from .corpus import RATE
+from .levels import FRAME, frame_power
 from .metrics import band_pass
 
-RATE = 48000
 LOW_BAND = (20.0, 200.0)
 
 
@@ -21,7 +22,7 @@ def onsets(speech: np.ndarray, hop_s: float = 0.01, rise_db: float = 12.0) -> np
     frames = len(speech) // hop
     if frames < 8:
         return np.zeros(0, int)
-    energy = 10 * np.log10(np.mean(speech[:frames * hop].reshape(frames, hop) ** 2, axis=1) + 1e-10)
+    energy = 10 * np.log10(frame_power(speech, hop) + 1e-10)
     before = np.array([energy[max(0, k - 5):k].mean() if k else energy[0] for k in range(frames)])
     hits = np.flatnonzero((energy - before > rise_db) & (energy > energy.max() - 30))
     keep = hits[np.insert(np.diff(hits) > 10, 0, True)] if len(hits) else hits
@@ -34,7 +35,7 @@ def pop(rng: np.random.Generator) -> np.ndarray:
     t = np.arange(length) / RATE
     attack = rng.uniform(0.001, 0.004)
     env = np.minimum(t / attack, 1.0) * np.exp(-np.maximum(t - attack, 0) / (length / RATE / 3))
-    if rng.random() < 0.5:
+    if rng.random() < 0.5:  # a damped sinusoid at 10-100 Hz: its spectrum spreads over 20-200 Hz
         f = rng.uniform(*LOW_BAND) * 0.5
         wave = np.sin(2 * np.pi * f * t + rng.uniform(-0.5, 0.5))
     else:
@@ -54,12 +55,10 @@ def add_pops(rng: np.random.Generator, speech: np.ndarray, count: int,
     mask = np.zeros(len(speech), bool)
     places = onsets(speech)
     if len(places) == 0:  # no clear onset: anywhere the speech is within 20 dB of its loudest
-        hop = RATE // 100
-        frames = len(speech) // hop
-        if frames == 0:
+        power = frame_power(speech)
+        if len(power) == 0:
             return out, mask
-        energy = np.mean(speech[:frames * hop].reshape(frames, hop) ** 2, axis=1)
-        places = np.flatnonzero(energy > energy.max() * 0.01) * hop
+        places = np.flatnonzero(power > power.max() * 0.01) * FRAME
     low = band_pass(speech, RATE, *LOW_BAND)
     speech_rms = np.sqrt(np.mean(speech ** 2)) + 1e-9
     for at in rng.choice(places, size=min(count, len(places)), replace=False):

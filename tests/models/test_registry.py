@@ -63,3 +63,11 @@ def test_shipped_networks_load_by_name(name):
     x = torch.zeros(1, 4800)
     with torch.no_grad():
         assert torch.isfinite(net(x)).all()
+
+
+@pytest.mark.parametrize("args", [["not", "a", "mapping"], {"no_such_argument": 1}, {"sample_rate": 44100}])
+def test_weights_with_bad_arguments_raise_a_clear_error(tmp_path, args):
+    path = tmp_path / "w.safetensors"
+    models.save(BandNet(hidden=8, layers=1), path, "bandnet", args)
+    with pytest.raises(models.WeightsError, match="do not fit"):
+        models.load(path)

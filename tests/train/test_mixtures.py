@@ -8,7 +8,8 @@ from dxkit.train import noise, plosives, rooms
 from dxkit.train.corpus import load_folder
 from dxkit.train.losses import SpectralLoss
 from dxkit.train.metrics import band_pass
-from dxkit.train.mixtures import MixSettings, Mixer, active_rms
+from dxkit.train.levels import active_rms
+from dxkit.train.mixtures import MixSettings, Mixer
 
 
 @pytest.mark.parametrize("kind", sorted(noise.GENERATORS))
@@ -71,3 +72,14 @@ def test_loss_is_zero_on_a_match_and_ignores_bins_above_the_bandwidth():
     narrow = loss(x + hf, x, torch.tensor([8000.0, 8000.0]))
     wide = loss(x + hf, x, torch.tensor([24000.0, 24000.0]))
     assert narrow < 0.02 * wide
+
+
+def test_babble_never_holds_the_voice_being_degraded():
+    from dxkit.train.corpus import Clip
+
+    t = np.arange(48000) / 48000
+    a = Clip("a", np.sin(2 * np.pi * 1000 * t).astype(np.float32), 24000)
+    b = Clip("b", np.sin(2 * np.pi * 3000 * t).astype(np.float32), 24000)
+    babble = Mixer("denoise", [a, b]).babble(np.random.default_rng(0), 24000, exclude=a)
+    spec = np.abs(np.fft.rfft(babble))
+    assert spec[1000 // 2] < 1e-3 * spec[3000 // 2]
