@@ -225,9 +225,9 @@ def test_wpe_removes_late_reverberation():
     rir = rng.standard_normal(t.size) * np.exp(-6.9 * t / 0.3)  # RT60 0.3 s, exponential tail
     rir[0] = np.sqrt(np.sum(rir[1:] ** 2))  # direct path as strong as the reverberation
     wet = fftconvolve(dry, rir)[:dry.size].astype(np.float32)
-    # WPE keeps what arrives within its prediction delay (3 frames of 8 ms) and removes the
-    # predictable late tail, so the target is the dry signal through the first 24 ms.
-    early = fftconvolve(dry, rir[:int(0.024 * SR)])[:dry.size]
+    # WPE keeps what arrives within its prediction delay (6 frames of 8 ms) and removes the
+    # predictable late tail, so the target is the dry signal through the first 48 ms.
+    early = fftconvolve(dry, rir[:baselines.WPE_DELAY * baselines.WPE_STFT_SHIFT])[:dry.size]
     assert si_sdr(early, baselines.wpe(wet, SR)) > si_sdr(early, wet) + 1.0
 
 
