@@ -5,7 +5,8 @@ at 48 kHz, with the same synthesis as training but its own seeds and its own sim
 
 - denoise at SNR -5, 0, 5, 10 and 20 dB (noise from the synthetic generators, new draws);
 - dereverb: rooms with RT60 0.2 to 1.3 s, target the direct path plus 50 ms;
-- deplosive: 2 to 4 pops per clip at onsets, 6 to 20 dB over the local low band;
+- deplosive: 2 to 4 pops per clip at onsets, 6 to 20 dB over the local low band; half the clips
+  also carry noise at SNR -5 to 30 dB, in input and target alike;
 - chain: room, pops at the microphone and noise (SNR 5 to 20 dB) together; target the direct path
   plus 50 ms, without pops. Its "pop removed" figure counts everything in 20-200 Hz inside the
   pops that differs from the target (late reverb and noise too), so it overstates pop removal.
@@ -73,8 +74,9 @@ def build_testset(speech_dir: str | os.PathLike, tasks: list[str], limit: int | 
     """The fixed test set: every clip under ``speech_dir`` (or the first ``limit``) in each
     condition of each task, drawn from generators seeded by ``seed``, task, condition and clip."""
     clips = load_folder([speech_dir])[:limit]
-    needs_rooms = any(t in ("dereverb", "chain") for t in tasks)
-    test_rooms = rooms.bank(TEST_ROOMS, (0.2, 1.3), seed) if needs_rooms else []
+    # Always made, even when no chosen task needs them: a Mixer with rooms draws one more random
+    # number per example, and every condition must be the same whichever tasks run.
+    test_rooms = rooms.bank(TEST_ROOMS, (0.2, 1.3), seed)
     plan: list[tuple[str, str, MixSettings]] = []
     for task in tasks:
         base = MixSettings(level_dbfs=LEVEL_DBFS, p_eq=0.0, p_clip=0.0, p_reverb=0.0,

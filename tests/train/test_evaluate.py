@@ -49,3 +49,9 @@ def test_eval_refuses_malformed_networks():
     run = subprocess.run([sys.executable, "-m", "dxkit.cli", "eval", "--speech", str(SPEECH), "--networks", "foo"],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "NAME=PATH" in run.stderr
+
+
+def test_a_condition_is_the_same_whichever_tasks_run():
+    alone = build_testset(SPEECH, ["denoise"], limit=1)[0].examples[0]
+    together = build_testset(SPEECH, ["dereverb", "denoise"], limit=1)[1].examples[0]
+    assert np.array_equal(alone.noisy, together.noisy)
