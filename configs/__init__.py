@@ -1,1 +1,1 @@
-"""Delivery spec presets (specs/*.yaml) and, later, the Hydra training configs."""
+"""Delivery spec presets (specs/*.yaml) and the Hydra training configs (train.yaml and its groups)."""
