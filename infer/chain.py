@@ -124,6 +124,9 @@ def restore_file(source: str | os.PathLike, output: str | os.PathLike,
     else:
         with scratch_file(output.parent, output.name + ".restored.wav") as tmp:
             sf.write(tmp, restored.T, RATE, subtype="FLOAT", format="WAV")
-            result.delivery = deliver(tmp, output, spec)
+            try:
+                result.delivery = deliver(tmp, output, spec)
+            except AudioInputError as exc:  # name the user's file, not our scratch file
+                raise AudioInputError(str(exc).replace(str(tmp), f"{source} (restored)")) from None
     result.seconds_taken = time.perf_counter() - started
     return result

@@ -103,3 +103,10 @@ def test_restore_then_deliver_to_a_spec(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "PASS" in run.stdout and sf.info(tmp_path / "out.wav").samplerate == 48000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.wav"]
+
+
+def test_a_delivery_error_names_the_users_file(tmp_path):
+    src = Path(write(tmp_path / "quiet.wav", np.zeros((1, 48000)), 48000))
+    run = _cli(src, "-o", tmp_path / "out.mp3", "--chain", "debug", "--spec", "acx")
+    assert run.returncode == 2 and "quiet.wav (restored)" in run.stderr and "dxkit-tmp" not in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quiet.wav"]
