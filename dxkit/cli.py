@@ -47,6 +47,11 @@ def _print_requirements(reqs, verdict_of) -> None:
     print(verdict_of)
 
 
+def _usage_error(message: str) -> int:
+    print(f"dxkit: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def cmd_measure(args) -> int:
     from dxkit import measure
 
@@ -117,11 +122,8 @@ def cmd_deliver(args) -> int:
     from dxkit import deliver
     from dxkit.deliver.report import write_report
 
-    if args.report:
-        report_dir = Path(args.report)
-        if not report_dir.is_dir():
-            print(f"dxkit: error: report folder {report_dir} does not exist", file=sys.stderr)
-            return EXIT_USAGE
+    if args.report and not Path(args.report).is_dir():
+        return _usage_error(f"report folder {args.report} does not exist")
     result = deliver(args.input, args.output, args.spec, highpass_hz=args.highpass, leveler=args.leveler)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -138,11 +140,6 @@ def cmd_deliver(args) -> int:
         if args.report:
             print(f"report: {html_path} and {json_path.name}")
     return EXIT_OK if result.passed else EXIT_FAILED
-
-
-def _usage_error(message: str) -> int:
-    print(f"dxkit: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
 
 
 def cmd_restore(args) -> int:
