@@ -142,33 +142,95 @@ def cmd_deliver(args) -> int:
     return EXIT_OK if result.passed else EXIT_FAILED
 
 
+def _restore_settings(args):
+    from dxkit.infer import Settings, parse_chain, parse_strength, resolve_device
+
+    chain = parse_chain(args.chain)
+    device = resolve_device(args.device)  # a device this machine lacks is a usage error, before any work
+    if args.precision in ("bf16", "fp16") and device.type != "cuda":
+        raise ValueError(f"--precision {args.precision} needs a CUDA device; the networks run on {device}")
+    return Settings(chain, parse_strength(args.strength, chain), args.spec, args.device, args.precision)
+
+
+def _restore_jobs(args, suffix: str):
+    from pathlib import Path
+
+    from dxkit.infer import Job
+
+    out = Path(args.output)
+    if len(args.input) == 1 and not out.is_dir():
+        return [Job(Path(args.input[0]), out)]
+    if not out.is_dir():
+        raise ValueError(f"{out}: with several inputs, -o must be an existing folder")
+    names = [Path(src).stem + suffix for src in args.input]
+    if len(set(names)) != len(names):
+        raise ValueError("two inputs have the same name; use dxkit batch to mirror a folder tree")
+    return [Job(Path(src), out / name) for src, name in zip(args.input, names)]
+
+
 def cmd_restore(args) -> int:
     from pathlib import Path
 
-    from dxkit.infer import parse_chain, parse_strength, restore_file
+    from dxkit.deliver import specs
+    from dxkit.infer import restore_files
 
     if args.report and not Path(args.report).is_dir():
         return _usage_error(f"report folder {args.report} does not exist")
     try:
-        chain = parse_chain(args.chain)
-        strength = parse_strength(args.strength, chain)
-        result = restore_file(args.input, args.output, chain, strength, args.spec)
-    except ValueError as exc:  # a bad chain, strength or weights file (models.WeightsError)
+        settings = _restore_settings(args)
+        suffix = ".wav" if args.spec == "none" else specs.resolve(args.spec).output.suffix
+        jobs = _restore_jobs(args, suffix)
+    except ValueError as exc:  # a bad chain, strength, device or weights file (models.WeightsError)
         return _usage_error(str(exc))
-    rtf = result.seconds_taken / max(result.seconds_audio, 1e-9)
-    print(f"{result.output}: restored with {' -> '.join(chain)} "
-          f"({result.seconds_audio:.1f} s of audio in {result.seconds_taken:.1f} s, RTF {rtf:.3f})")
-    done = result.delivery
-    if done is None:
-        return EXIT_OK
-    if args.report:
-        from dxkit.deliver.report import write_report
+    try:
+        outcomes = restore_files(jobs, settings)
+    except ValueError as exc:  # a weights file that does not load
+        return _usage_error(str(exc))
+    code = EXIT_OK
+    for outcome in outcomes:
+        if outcome.failure is not None:
+            if len(jobs) == 1:
+                raise outcome.failure  # one file: its error is the command's error
+            print(f"dxkit: error: {outcome.error}", file=sys.stderr)
+            code = max(code, EXIT_FAILED)
+            continue
+        print(f"{outcome.job.output}: restored with {' -> '.join(settings.chain)} "
+              f"({outcome.seconds_audio:.1f} s of audio)")
+        done = outcome.delivery
+        if done is None:
+            continue
+        if args.report:
+            from dxkit.deliver.report import write_report
 
-        write_report(done, args.report)
-    for w in done.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    _print_requirements(done.requirements, "PASS" if done.passed else "FAIL")
-    return EXIT_OK if done.passed else EXIT_FAILED
+            write_report(done, args.report)
+        for w in done.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        _print_requirements(done.requirements, "PASS" if done.passed else "FAIL")
+        if not done.passed:
+            code = max(code, EXIT_FAILED)
+    return code
+
+
+def cmd_batch(args) -> int:
+    from dxkit.infer.batch import Shard, run_batch
+    from dxkit.infer.progress import Progress
+
+    try:
+        settings = _restore_settings(args)
+        settings.lanes = args.lanes
+        shard = Shard.from_environment()
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    bar = Progress(sys.stderr)
+    try:
+        summary = run_batch(args.input_dir, args.output_dir, settings, args.jobs, shard, bar.update)
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    finally:
+        bar.close()
+    for line in bar.summary(summary, args.output_dir):
+        print(line)
+    return EXIT_FAILED if summary.failed or summary.not_passing else EXIT_OK
 
 
 def cmd_train(args) -> int:
@@ -251,18 +313,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_deliver)
 
     p = sub.add_parser("restore", help="take noise, reverb and plosive pops out of dialogue with the networks",
-                       description="Run the restoration networks on a file, in the order given, then write a "
-                                   "48 kHz 32-bit float WAV at the input's level and length (--spec none) or "
-                                   "deliver the restored audio to a spec.")
-    p.add_argument("input", help="audio file to restore (never modified)")
-    p.add_argument("-o", "--output", required=True, help="output file (.wav with --spec none)")
-    p.add_argument("--spec", default="none", help="delivery spec after restoring, or none (default)")
-    p.add_argument("--chain", default="deplosive,denoise,dereverb",
-                   help="networks to run, in order: names or .safetensors files (default: %(default)s)")
-    p.add_argument("--strength", metavar="NAME=DB,...",
-                   help="attenuation limit per network in dB, e.g. denoise=12 (default: no limit)")
+                       description="Run the restoration networks on files, in the order given, streamed in "
+                                   "bounded memory, then write a 48 kHz 32-bit float WAV at the input's level and "
+                                   "length (--spec none) or deliver the restored audio to a spec.")
+    p.add_argument("input", nargs="+", help="audio file(s) to restore (never modified)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (.wav with --spec none), or a folder (required with several inputs)")
+    _restore_options(p)
     p.add_argument("--report", metavar="DIR", help="with a spec: write the QC report here")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("batch", help="restore (and deliver) every audio file under a folder, resumably",
+                       description="Walk IN_DIR for audio files and restore each into the same relative path "
+                                   "under OUT_DIR. A rerun skips files already done with the same input, "
+                                   "settings and output (checked by SHA-256); a failing file is reported at the "
+                                   "end and never stops the batch.")
+    p.add_argument("input_dir", metavar="IN_DIR")
+    p.add_argument("output_dir", metavar="OUT_DIR")
+    _restore_options(p)
+    p.add_argument("--jobs", type=int, default=1,
+                   help="worker processes; with CUDA each takes its own GPU (default: 1)")
+    p.add_argument("--lanes", type=int, default=16,
+                   help="channels computed side by side per device batch (default: 16; try 256+ on a GPU)")
+    p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("train", help="train or fine-tune a network (Hydra overrides: key=value ...)",
                        description="Train a network with Lightning; the configuration is Hydra's "
@@ -287,6 +360,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print each score as it comes")
     p.set_defaults(func=cmd_eval)
     return parser
+
+
+def _restore_options(p) -> None:
+    p.add_argument("--spec", default="none", help="delivery spec after restoring, or none (default)")
+    p.add_argument("--chain", default="deplosive,denoise,dereverb",
+                   help="networks to run, in order: names or .safetensors files (default: %(default)s)")
+    p.add_argument("--strength", metavar="NAME=DB,...",
+                   help="attenuation limit per network in dB, e.g. denoise=12 (default: no limit)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
+                   help="network arithmetic on CUDA (default: bf16 where the GPU has it, else fp32)")
 
 
 def _interrupt(signum, frame) -> None:

@@ -1,7 +1,7 @@
 """The restore chain: conform to 48 kHz, run the networks in the order given, write or deliver.
 
-Whole-file processing (the streaming runner comes with the batch/restore engine). Audio is
-``[C, T]`` float32; every channel goes through the networks as one row of a batch.
+Files stream through ``infer/runner.py`` in bounded memory; arrays through ``infer/stream.py``
+directly. Audio is ``[C, T]`` float32; every channel is one lane of the stream.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -17,11 +18,13 @@ import soxr
 import torch
 
 from dxkit import models
-from dxkit.deliver.audio import atomic_path, check_output_path, probe, read_blocks, scratch_file
-from dxkit.deliver.delivery import DeliveryResult, deliver
-from dxkit.deliver.errors import AudioInputError, OutputError
+from dxkit.deliver.audio import check_output_path, scratch_file
+from dxkit.deliver.delivery import DeliveryResult
 
-RATE = 48000
+from .devices import default_precision, resolve_device
+from .runner import RATE, Job, Outcome, Runner, Settings
+from .stream import Stream, run_whole
+
 DEFAULT_CHAIN = ("deplosive", "denoise", "dereverb")
 
 
@@ -69,23 +72,24 @@ def load_chain(chain: list[str]) -> list[torch.nn.Module]:
 
 def run_chain(audio: np.ndarray, sample_rate: int, chain: list[str],
               strength: dict[str, float] | None = None,
-              nets: list[torch.nn.Module] | None = None) -> np.ndarray:
+              nets: list[torch.nn.Module] | None = None, device: str = "cpu",
+              precision: str | None = None) -> np.ndarray:
     """Restore ``audio`` (``[C, T]`` float32 at ``sample_rate``) with the networks in ``chain``,
     in order (``nets``, if given, are those networks already loaded); returns ``[C, T']`` float32
     at 48 kHz, aligned with the input and as long. ``strength`` maps a chain entry to its
-    attenuation limit in dB."""
+    attenuation limit in dB. Runs through the streaming engine, so it equals ``restore`` on a
+    file."""
     strength = strength or {}
     nets = nets or load_chain(chain)
-    wave = torch.from_numpy(conform(audio, sample_rate))
-    with torch.inference_mode():
-        for name, net in zip(chain, nets):
-            wave = net(wave, strength_db=strength.get(name))
-    return wave.numpy()
+    where = resolve_device(device)
+    stream = Stream(nets, [strength.get(name) for name in chain], where,
+                    precision=precision or default_precision(where))
+    return run_whole(stream, conform(audio, sample_rate))
 
 
 @dataclass
 class RestoreResult:
-    """What ``restore_file`` did."""
+    """What ``restore`` did to one file."""
 
     source: Path
     output: Path
@@ -96,37 +100,44 @@ class RestoreResult:
     delivery: DeliveryResult | None = field(default=None)
 
 
-def read_all(path: Path) -> tuple[np.ndarray, int]:
-    info = probe(path)
-    return np.concatenate(list(read_blocks(info)), axis=1), info.sample_rate
+def restore_files(jobs: list[Job], settings: Settings,
+                  on_outcome: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
+    """Restore several files with one loading of the networks; a failing file does not stop
+    the others (its ``Outcome.error`` says why)."""
+    return Runner(settings).run(jobs, on_outcome)
 
 
-def restore_file(source: str | os.PathLike, output: str | os.PathLike,
+def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLike | None = None,
                  chain: list[str] | str = DEFAULT_CHAIN, strength: dict[str, float] | None = None,
-                 spec: str = "none") -> RestoreResult:
-    """Restore ``source`` into ``output`` with ``chain`` (a list, or ``"deplosive,denoise"``).
-    With ``spec="none"``: a 48 kHz 32-bit float WAV at the input's level and length. With a spec
-    name or file: restored, then delivered to it (``result.delivery``)."""
+                 spec: str = "none", *, sample_rate: int | None = None, device: str = "auto",
+                 precision: str | None = None) -> RestoreResult | np.ndarray:
+    """Restore ``source`` with ``chain`` (a list, or ``"deplosive,denoise"``), streamed in bounded
+    memory. ``source`` is a path, or an array ``[C, T]`` (or ``[T]``) with its ``sample_rate``.
+
+    With ``spec="none"`` the output is a 48 kHz 32-bit float WAV at the input's level and length;
+    with a spec name or file it is restored, then delivered to it (``result.delivery``). An array
+    with no ``output`` comes back as a ``[C, T']`` float32 array at 48 kHz. Raises
+    AudioInputError or OutputError (nothing is written then), ValueError for bad options."""
     started = time.perf_counter()
     chain = parse_chain(chain) if isinstance(chain, str) else list(chain)
-    source, output = Path(source), Path(output)
-    check_output_path(source, output)
-    if spec == "none" and output.suffix.lower() != ".wav":
-        raise OutputError(f"{output}: --spec none writes a 48 kHz float WAV; name the output *.wav")
-    audio, rate = read_all(source)
-    restored = run_chain(audio, rate, chain, strength)
-    if not np.isfinite(restored).all():
-        raise AudioInputError(f"{source}: the networks produced NaN or Inf")
-    result = RestoreResult(source, output, chain, dict(strength or {}), audio.shape[1] / rate, 0.0)
-    if spec == "none":
-        with atomic_path(output) as tmp:
-            sf.write(tmp, restored.T, RATE, subtype="FLOAT", format="WAV")
-    else:
-        with scratch_file(output.parent, output.name + ".restored.wav") as tmp:
-            sf.write(tmp, restored.T, RATE, subtype="FLOAT", format="WAV")
-            try:
-                result.delivery = deliver(tmp, output, spec)
-            except AudioInputError as exc:  # name the user's file, not our scratch file
-                raise AudioInputError(str(exc).replace(str(tmp), f"{source} (restored)")) from None
-    result.seconds_taken = time.perf_counter() - started
-    return result
+    settings = Settings(chain, dict(strength or {}), spec, device, precision)
+    if isinstance(source, np.ndarray):
+        if sample_rate is None:
+            raise ValueError("restore(array) needs its sample_rate")
+        audio = np.atleast_2d(np.asarray(source, dtype=np.float32))
+        if output is None:
+            return run_chain(audio, sample_rate, chain, settings.strength, device=device, precision=precision)
+        output = Path(output)
+        check_output_path(None, output)
+        with scratch_file(output.parent, output.name + ".input.wav") as tmp:
+            sf.write(tmp, audio.T, sample_rate, subtype="FLOAT", format="WAV")
+            result = restore_file(tmp, output, chain, strength, spec, device=device, precision=precision)
+        result.source = Path("<array>")
+        return result
+    if output is None:
+        raise ValueError("restore(path) needs an output path")
+    outcome = restore_files([Job(Path(source), Path(output))], settings)[0]
+    if outcome.failure is not None:
+        raise outcome.failure
+    return RestoreResult(Path(source), Path(output), chain, settings.strength, outcome.seconds_audio,
+                         time.perf_counter() - started, outcome.delivery)

@@ -19,7 +19,8 @@ Shapes: a wave is ``[B, T]`` float32 at 48 kHz (one channel per row); a spectrum
 algorithmic look-ahead is one window, 20 ms; everything after the STFT is causal. ``enhance``
 takes and returns the GRU state and the deep filter's past frames (``State``), so spectra can be
 processed in pieces with the same result as in one go (tested); ``forward`` is the whole-signal
-path (one STFT, fresh state), which the restore chain uses for now.
+path (one STFT, fresh state) that training uses; ``infer/stream.py`` runs the same computation
+in chunks.
 
 Bands that reach above ``gain_top_hz`` take the gain of the highest band wholly below it: the
 shipped networks are trained on speech recorded at 16 to 32 kHz, so nothing teaches them what
@@ -137,6 +138,11 @@ class BandNet(nn.Module):
         return enhanced, State(hidden, next_past)
 
     def forward(self, wave: torch.Tensor, strength_db: float | None = None) -> torch.Tensor:
-        """Whole-signal enhancement: ``[B, T]`` -> ``[B, T]``, same length, no added delay."""
-        spec, _ = self.enhance(self.stft(wave), strength_db=strength_db)
-        return self.istft(spec, wave.shape[-1])
+        """Whole-signal enhancement: ``[B, T]`` -> ``[B, T]``, same length, no added delay.
+
+        The signal is padded with silence to whole hops first, so every output sample lies under
+        two full frames (the streaming runner, ``infer/stream.py``, frames it the same way)."""
+        length = wave.shape[-1]
+        padded = torch.nn.functional.pad(wave, (0, -length % self.hop))
+        spec, _ = self.enhance(self.stft(padded), strength_db=strength_db)
+        return self.istft(spec, padded.shape[-1])[..., :length]

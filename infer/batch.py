@@ -1,0 +1,370 @@
+"""``dxkit batch``: restore every audio file under a folder into a mirror of it, resumably.
+
+- The walk follows folder links but never loops (a folder already visited is reported and
+  skipped), skips hidden files (macOS ``._`` resource forks among them) and the output folder,
+  and takes files by audio extension; every other file is listed as ignored.
+- Each output sits at the input's relative path under ``OUT_DIR``, with the extension of what is
+  written; nothing is written outside ``OUT_DIR``.
+- Resumable: ``OUT_DIR/.dxkit-batch/manifest-*.jsonl`` records, for each finished file, the
+  SHA-256 of the input and of the output and a fingerprint of the settings (the networks'
+  weights, strengths, spec, precision, dxkit version). A rerun skips a file only when all of
+  those still match.
+- ``jobs`` worker processes share the files, one device each (``cuda:0``, ``cuda:1``, ... when
+  the device is a GPU). Across machines, launch one ``dxkit batch`` per process with ``torchrun``
+  (or any launcher that sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``): each takes every
+  ``WORLD_SIZE``-th file from ``RANK`` on, on ``cuda:LOCAL_RANK``, and writes its own manifest part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+from queue import Empty
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from dxkit.deliver import __version__, specs
+from dxkit.deliver.errors import OutputError
+
+from .runner import Job, Outcome, Runner, Settings
+
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".bwf", ".rf64", ".w64", ".flac", ".aif", ".aiff", ".aifc",
+                            ".caf", ".ogg", ".oga", ".opus", ".mp3"})
+MANIFEST_DIR = ".dxkit-batch"
+
+
+@dataclass(frozen=True)
+class Done:
+    """One file's result as the batch reports it (small enough to pass between processes)."""
+
+    source: str
+    output: str
+    seconds_audio: float
+    error: str | None = None
+    passed: bool | None = None  # None without a spec
+    failed_requirements: tuple[str, ...] = ()
+    input_sha256: str = ""
+    output_sha256: str = ""
+
+
+@dataclass
+class BatchSummary:
+    """What a batch did: restored, skipped as already done, failed (with reasons), ignored."""
+
+    restored: list[Done] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: list[Done] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+    seconds_audio: float = 0.0
+    seconds_taken: float = 0.0
+
+    @property
+    def not_passing(self) -> list[Done]:
+        """Files written that miss a requirement of the spec."""
+        return [d for d in self.restored if d.passed is False]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of a batch launched across machines: every ``world``-th file from ``rank``."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_environment(cls) -> "Shard":
+        """The shard torchrun (or another launcher) set in RANK / WORLD_SIZE / LOCAL_RANK."""
+        env = os.environ
+        try:
+            return cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
+        except ValueError:
+            raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be whole numbers") from None
+
+
+# --- finding the files ---------------------------------------------------------------------------
+def find_audio(in_dir: Path, out_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Audio files under ``in_dir`` (relative paths, sorted) and the files passed over, with why."""
+    found: list[Path] = []
+    ignored: list[tuple[str, str]] = []
+    skip = {os.path.realpath(out_dir)}
+    visited: set[str] = set()
+
+    def walk(folder: Path, rel: Path) -> None:
+        real = os.path.realpath(folder)
+        if real in visited:
+            ignored.append((str(rel), "folder link loops back to a folder already walked"))
+            return
+        visited.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            ignored.append((str(rel), f"cannot list folder ({exc.strerror or exc})"))
+            return
+        for entry in entries:
+            path, sub = folder / entry.name, rel / entry.name
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError as exc:
+                ignored.append((str(sub), f"cannot read ({exc.strerror or exc})"))
+                continue
+            if is_dir:
+                if os.path.realpath(path) not in skip:
+                    walk(path, sub)
+            elif not is_file:
+                ignored.append((str(sub), "broken link" if entry.is_symlink() else "not a regular file"))
+            elif Path(entry.name).suffix.lower() in AUDIO_SUFFIXES:
+                found.append(sub)
+            else:
+                ignored.append((str(sub), "not an audio file name"))
+
+    walk(in_dir, Path("."))
+    return found, ignored
+
+
+def plan_jobs(in_dir: Path, out_dir: Path, files: list[Path], suffix: str) -> list[Job]:
+    """One job per file: the same relative path under ``out_dir``, with ``suffix``. Two inputs
+    that would meet on one name (``a.wav`` and ``a.flac``) keep their own extension in front of
+    it (``a.wav.wav``, ``a.flac.wav``)."""
+    targets = [rel.with_suffix(suffix) for rel in files]
+    clash = {t for t in targets if targets.count(t) > 1}
+    jobs = []
+    for rel, target in zip(files, targets):
+        name = rel.parent / (rel.name + suffix) if target in clash else target
+        jobs.append(Job(in_dir / rel, out_dir / name))
+    return jobs
+
+
+# --- the manifest ---------------------------------------------------------------------------------
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """A hash of everything that shapes the output: weights, strengths, spec, precision, version."""
+    from dxkit import models  # torch is loaded here, not when the CLI starts
+
+    digest = hashlib.sha256()
+    for name in settings.chain:
+        net = models.load(name)
+        digest.update(json.dumps(getattr(net, "args", {}), sort_keys=True).encode())
+        for key, tensor in sorted(net.state_dict().items()):
+            digest.update(key.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    spec_text = "none" if settings.spec == "none" else json.dumps(asdict(specs.resolve(settings.spec)),
+                                                                    sort_keys=True, default=str)
+    digest.update(json.dumps({"chain": settings.chain, "strength": settings.strength, "spec": spec_text,
+                              "precision": settings.precision, "version": __version__},
+                             sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+class Manifest:
+    """The record of finished files under ``out_dir``; this process appends to its own part."""
+
+    def __init__(self, out_dir: Path, part: str) -> None:
+        self.folder = out_dir / MANIFEST_DIR
+        self.path = self.folder / f"manifest-{part}.jsonl"
+        self.entries: dict[str, dict] = {}
+        for existing in sorted(self.folder.glob("manifest-*.jsonl")) if self.folder.is_dir() else []:
+            for line in existing.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a crash
+                if isinstance(entry, dict) and "output" in entry:
+                    self.entries[entry["output"]] = entry
+
+    def finished(self, job: Job, fingerprint: str) -> bool:
+        """Was ``job`` done with these settings from this very input, and is its output intact?"""
+        entry = self.entries.get(str(job.output))
+        if not entry or entry.get("settings") != fingerprint or not job.output.is_file():
+            return False
+        try:
+            return (entry.get("input_sha256") == file_sha256(job.source)
+                    and entry.get("output_sha256") == file_sha256(job.output))
+        except OSError:
+            return False
+
+    def record(self, done: Done, fingerprint: str) -> None:
+        entry = {"input": done.source, "output": done.output, "input_sha256": done.input_sha256,
+                 "output_sha256": done.output_sha256, "settings": fingerprint, "passed": done.passed,
+                 "seconds_audio": done.seconds_audio, "time": time.time()}
+        try:
+            self.folder.mkdir(exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write the batch manifest ({exc.strerror or exc})") from None
+        self.entries[done.output] = entry
+
+
+# --- running ------------------------------------------------------------------------------------
+def _done_of(outcome: Outcome) -> Done:
+    job = outcome.job
+    if outcome.failure is not None:
+        return Done(str(job.source), str(job.output), outcome.seconds_audio, outcome.error)
+    delivery = outcome.delivery
+    try:
+        hashes = file_sha256(job.source), file_sha256(job.output)
+    except OSError as exc:
+        return Done(str(job.source), str(job.output), outcome.seconds_audio,
+                    f"{job.output}: written but cannot be read back ({exc.strerror or exc})")
+    return Done(str(job.source), str(job.output), outcome.seconds_audio, None,
+                None if delivery is None else delivery.passed,
+                tuple(r.name for r in delivery.requirements if not r.passed) if delivery else (), *hashes)
+
+
+def _work(jobs: list[Job], settings: Settings, threads: int | None, report: Callable[[Done], None]) -> None:
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    Runner(settings).run(jobs, lambda outcome: report(_done_of(outcome)))
+
+
+def _worker(jobs: list[Job], settings: Settings, threads: int | None, queue) -> None:
+    reported: set[str] = set()
+
+    def report(done: Done) -> None:
+        reported.add(done.source)
+        queue.put(done)
+
+    try:
+        _work(jobs, settings, threads, report)
+    except KeyboardInterrupt:
+        pass  # the runner has removed its temporary files; the parent reports the interrupt
+    except Exception as exc:  # noqa: BLE001 - a worker must account for every file it was given
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        for job in jobs:
+            if str(job.source) not in reported:
+                queue.put(Done(str(job.source), str(job.output), 0.0, f"worker stopped: {reason}"))
+    finally:
+        queue.put(None)
+
+
+def _device_for(settings: Settings, worker: int) -> str:
+    """Worker ``worker``'s device: its own GPU when the device names CUDA without an index."""
+    import torch
+
+    name = settings.device.strip().lower()
+    if name in ("auto", "cuda") and torch.cuda.is_available():
+        return f"cuda:{worker % torch.cuda.device_count()}"
+    return settings.device
+
+
+def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: Settings, jobs: int = 1,
+              shard: Shard = Shard(), progress: Callable[[Done | None, int, int], None] = lambda d, i, n: None,
+              ) -> BatchSummary:
+    """Restore every audio file under ``in_dir`` into ``out_dir``; see the module docstring.
+
+    ``progress(done, finished, total)`` is called once before the first file (``done`` None) and
+    after each file. Raises OutputError when ``out_dir`` cannot be used at all; a file that fails
+    is in ``summary.failed`` and the batch goes on."""
+    started = time.perf_counter()
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    if not in_dir.is_dir():
+        raise ValueError(f"{in_dir}: no such folder")
+    if jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    if shard.world > 1 and jobs > 1:
+        raise ValueError("under torchrun (WORLD_SIZE > 1) each process is one worker: leave --jobs at 1")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
+    suffix = ".wav" if settings.spec == "none" else specs.resolve(settings.spec).output.suffix
+    files, ignored = find_audio(in_dir, out_dir)
+    planned = plan_jobs(in_dir, out_dir, files, suffix)[shard.rank::shard.world]
+    summary = BatchSummary(ignored=ignored)
+    fingerprint = settings_fingerprint(settings)
+    manifest = Manifest(out_dir, f"{shard.rank}-of-{shard.world}")
+    todo = []
+    for job in planned:
+        if manifest.finished(job, fingerprint):
+            summary.skipped.append(str(job.source))
+        else:
+            todo.append(job)
+    for job in todo:
+        try:
+            job.output.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the runner reports the missing folder for this file
+    if shard.world > 1:
+        settings = replace(settings, device=_device_for(settings, shard.local_rank))
+
+    total = len(todo)
+    progress(None, 0, total)
+
+    def take(done: Done) -> None:
+        if done.error is None:
+            manifest.record(done, fingerprint)
+            summary.restored.append(done)
+            summary.seconds_audio += done.seconds_audio
+        else:
+            summary.failed.append(done)
+        progress(done, len(summary.restored) + len(summary.failed), total)
+
+    if jobs == 1 or len(todo) <= 1:
+        _work(todo, settings, None, take)
+    else:
+        _run_workers(todo, settings, jobs, take)
+    summary.seconds_taken = time.perf_counter() - started
+    return summary
+
+
+def _run_workers(todo: list[Job], settings: Settings, jobs: int, take: Callable[[Done], None]) -> None:
+    """Share ``todo`` among ``jobs`` processes (largest files first, dealt round the workers)."""
+    order = sorted(todo, key=lambda j: -_size(j.source))
+    shares = [order[i::jobs] for i in range(jobs)]
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")  # torch and threads do not survive fork
+    queue = context.Queue()
+    workers = [context.Process(target=_worker, args=(share, replace(settings, device=_device_for(settings, i)),
+                                                       threads, queue), daemon=True)
+               for i, share in enumerate(shares) if share]
+    for w in workers:
+        w.start()
+    reported: set[str] = set()
+    try:
+        running = len(workers)
+        while running:
+            try:
+                done = queue.get(timeout=2.0)
+            except Empty:
+                if any(w.is_alive() for w in workers):
+                    continue
+                break  # a worker died without a word (killed, out of memory)
+            if done is None:
+                running -= 1
+            else:
+                reported.add(done.source)
+                take(done)
+        for job in todo:
+            if str(job.source) not in reported:
+                take(Done(str(job.source), str(job.output), 0.0, "its worker process died"))
+    finally:
+        for w in workers:
+            w.join(timeout=30)
+            if w.is_alive():
+                w.terminate()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

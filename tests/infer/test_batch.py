@@ -1,0 +1,151 @@
+"""dxkit batch: mirrors the tree, resumes by hashes, reports failures, never leaves partial files."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dxkit.infer import Settings
+from dxkit.infer.batch import Shard, run_batch
+from signals import programme, write
+
+
+def make_tree(root: Path) -> Path:
+    src = root / "in"
+    (src / "sub dir").mkdir(parents=True)
+    (src / "ünï").mkdir()
+    write(src / "a.wav", programme(1.5, 48000, channels=1), 48000)
+    write(src / "sub dir" / "b c.flac", programme(1.0, 44100, channels=2), 44100, subtype="PCM_24")
+    write(src / "ünï" / "é.wav", programme(1.0, 16000, channels=1, seed=2), 16000)
+    (src / "notes.txt").write_text("not audio")
+    (src / "empty.wav").write_bytes(b"")
+    (src / "junk.wav").write_bytes(b"RIFF1234garbage" * 10)
+    (src / "._a.wav").write_bytes(b"\x00\x05\x16\x07")  # a macOS resource fork: hidden, skipped
+    os.symlink("..", src / "sub dir" / "loop")
+    os.symlink(root / "missing.wav", src / "broken.wav")
+    return src
+
+
+def files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def test_batch_mirrors_the_tree_and_reports_bad_files(tmp_path):
+    src = make_tree(tmp_path)
+    before = {p: p.read_bytes() for p in src.rglob("*") if p.is_file() and not p.is_symlink()}
+    out = tmp_path / "out"
+    summary = run_batch(src, out, Settings(["debug"]))
+    restored = {Path(d.output).relative_to(out).as_posix() for d in summary.restored}
+    assert restored == {"a.wav", "sub dir/b c.wav", "ünï/é.wav"}
+    assert {Path(d.source).name for d in summary.failed} == {"empty.wav", "junk.wav"}
+    assert all(d.error.startswith(d.source) for d in summary.failed)
+    assert dict(summary.ignored) == {"notes.txt": "not an audio file name", "broken.wav": "broken link",
+                                     "sub dir/loop": "folder link loops back to a folder already walked"}
+    info = sf.info(out / "sub dir" / "b c.wav")
+    assert (info.samplerate, info.channels, info.subtype) == (48000, 2, "FLOAT")
+    assert info.frames == round(44100 * 48000 / 44100)
+    # nothing outside OUT_DIR, nothing temporary, inputs untouched
+    assert {p for p in files_under(tmp_path) if not p.startswith(("in/", "out/"))} == set()
+    assert files_under(out) == restored | {".dxkit-batch/manifest-0-of-1.jsonl"}
+    assert all(p.read_bytes() == data for p, data in before.items())
+
+
+def test_rerun_skips_only_what_still_matches(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b", "c"):
+        write(src / f"{name}.wav", programme(1.0, 48000, channels=1, seed=ord(name)), 48000)
+    out = tmp_path / "out"
+    settings = Settings(["debug"])
+    assert len(run_batch(src, out, settings).restored) == 3
+    again = run_batch(src, out, settings)
+    assert (len(again.restored), len(again.skipped)) == (0, 3)
+
+    write(src / "a.wav", programme(1.0, 48000, channels=1, seed=99), 48000)  # new input
+    with open(out / "b.wav", "r+b") as f:  # damaged output
+        f.seek(-8, os.SEEK_END)
+        f.write(b"\x00" * 8)
+    third = run_batch(src, out, settings)
+    assert sorted(Path(d.source).name for d in third.restored) == ["a.wav", "b.wav"]
+    assert third.skipped == [str(src / "c.wav")]
+    stronger = run_batch(src, out, Settings(["debug"], {"debug": 6.0}))  # new settings: all again
+    assert len(stronger.restored) == 3
+
+
+def test_two_worker_processes_give_the_same_files(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(4):
+        write(src / f"f{i}.wav", programme(1.0 + 0.25 * i, 48000, channels=1, seed=i), 48000)
+    one = run_batch(src, tmp_path / "one", Settings(["debug"]))
+    two = run_batch(src, tmp_path / "two", Settings(["debug"], device="cpu"), jobs=2)
+    assert len(one.restored) == len(two.restored) == 4 and not two.failed
+    for i in range(4):
+        a, _ = sf.read(tmp_path / "one" / f"f{i}.wav")
+        b, _ = sf.read(tmp_path / "two" / f"f{i}.wav")
+        assert np.max(np.abs(a - b)) < 1e-5
+
+
+def test_a_shard_takes_every_world_th_file(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(5):
+        write(src / f"f{i}.wav", programme(0.5, 48000, channels=1, seed=i), 48000)
+    summary = run_batch(src, tmp_path / "out", Settings(["debug"]), shard=Shard(rank=1, world=2))
+    assert sorted(Path(d.source).name for d in summary.restored) == ["f1.wav", "f3.wav"]
+    assert (tmp_path / "out" / ".dxkit-batch" / "manifest-1-of-2.jsonl").is_file()
+
+
+def test_an_interrupt_leaves_only_complete_files(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(4):
+        write(src / f"f{i}.wav", programme(2.0, 48000, channels=2, seed=i), 48000)
+    out = tmp_path / "out"
+
+    def interrupt_after_first(done, finished, total):
+        if finished == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(src, out, Settings(["debug"], lanes=4), progress=interrupt_after_first)
+    written = [p for p in out.glob("*.wav")]
+    assert len(written) >= 1 and not list(out.glob("*dxkit-tmp*"))
+    for p in written:
+        assert sf.info(p).frames == 96000
+    assert len(run_batch(src, out, Settings(["debug"], lanes=4)).skipped) == len(written)
+
+
+def test_a_full_disk_fails_that_file_only(tmp_path, monkeypatch):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("a", "b"):
+        write(src / f"{name}.wav", programme(1.0, 48000, channels=1), 48000)
+    real_write = sf.SoundFile.write
+
+    def full(self, data):
+        if "b.wav" in self.name:
+            raise OSError(28, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(sf.SoundFile, "write", full)
+    summary = run_batch(src, tmp_path / "out", Settings(["debug"]))
+    assert [Path(d.source).name for d in summary.failed] == ["b.wav"]
+    assert "No space left" in summary.failed[0].error
+    assert files_under(tmp_path / "out") == {"a.wav", ".dxkit-batch/manifest-0-of-1.jsonl"}
+
+
+def test_cli_batch_summary_and_exit_code(tmp_path):
+    src = make_tree(tmp_path)
+    run = subprocess.run([sys.executable, "-m", "dxkit.cli", "batch", str(src), str(tmp_path / "out"),
+                          "--chain", "debug", "--device", "cpu"], capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr  # two files failed
+    assert "3 restored, 0 already done (skipped), 2 failed, 3 not audio (ignored)" in run.stdout
+    assert "FAILED" in run.stdout and "empty file" in run.stdout
+    bad = subprocess.run([sys.executable, "-m", "dxkit.cli", "batch", str(tmp_path / "nope"),
+                          str(tmp_path / "out2"), "--chain", "debug"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "no such folder" in bad.stderr and not (tmp_path / "out2").exists()
