@@ -7,8 +7,10 @@ Public API:
 - ``deliver(src, dst, spec)`` -> ``DeliveryResult``: high-pass, leveler, gain, true-peak limit,
   encode, then decode and verify what was written.
 - ``specs.load(name_or_path)`` / ``specs.builtin_names()``: the destination presets.
-- ``restore(src, dst, chain="deplosive,denoise,dereverb", strength=None, spec="none")`` ->
-  ``RestoreResult``: run the restoration networks on a file, then write or deliver it.
+- ``restore(src, dst, chain="deplosive,denoise,dereverb", strength=None, spec="none",
+  sample_rate=None, device="auto", precision=None)`` -> ``RestoreResult``: run the restoration
+  networks on a file (streamed, bounded memory), then write or deliver it; ``src`` may be an
+  array ``[C, T]`` with its ``sample_rate``, and with no ``dst`` the restored 48 kHz array comes back.
 - ``load_model(name_or_path)``: a network as a torch module (``[B, T]`` at 48 kHz in and out).
 
 ``restore`` and ``load_model`` load torch on first use; the rest never does.

@@ -11,6 +11,7 @@ import math
 import signal
 import sys
 import threading
+import time
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -182,10 +183,12 @@ def cmd_restore(args) -> int:
         jobs = _restore_jobs(args, suffix)
     except ValueError as exc:  # a bad chain, strength, device or weights file (models.WeightsError)
         return _usage_error(str(exc))
+    started = time.perf_counter()
     try:
         outcomes = restore_files(jobs, settings)
     except ValueError as exc:  # a weights file that does not load
         return _usage_error(str(exc))
+    taken = time.perf_counter() - started
     code = EXIT_OK
     for outcome in outcomes:
         if outcome.failure is not None:
@@ -194,8 +197,10 @@ def cmd_restore(args) -> int:
             print(f"dxkit: error: {outcome.error}", file=sys.stderr)
             code = max(code, EXIT_FAILED)
             continue
+        timing = (f" in {taken:.1f} s, RTF {taken / max(outcome.seconds_audio, 1e-9):.3f}" if len(jobs) == 1
+                  else "")
         print(f"{outcome.job.output}: restored with {' -> '.join(settings.chain)} "
-              f"({outcome.seconds_audio:.1f} s of audio)")
+              f"({outcome.seconds_audio:.1f} s of audio{timing})")
         done = outcome.delivery
         if done is None:
             continue

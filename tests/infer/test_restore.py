@@ -110,3 +110,39 @@ def test_a_delivery_error_names_the_users_file(tmp_path):
     run = _cli(src, "-o", tmp_path / "out.mp3", "--chain", "debug", "--spec", "acx")
     assert run.returncode == 2 and "quiet.wav (restored)" in run.stderr and "dxkit-tmp" not in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["quiet.wav"]
+
+
+def test_restore_an_array_with_its_rate(tmp_path, transparent):
+    import dxkit
+
+    x = programme(1.0, 44100, channels=2)
+    out = dxkit.restore(x, chain=[transparent], sample_rate=44100, device="cpu")
+    assert out.shape == (2, 48000) and out.dtype == np.float32
+    with pytest.raises(ValueError, match="sample_rate"):
+        dxkit.restore(x, chain=[transparent])
+    result = dxkit.restore(x, tmp_path / "out.wav", [transparent], sample_rate=44100)
+    written, rate = sf.read(tmp_path / "out.wav", always_2d=True)
+    assert rate == 48000 and np.max(np.abs(written.T - out)) < 1e-6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"] and result.seconds_audio == pytest.approx(1.0)
+
+
+def test_several_inputs_into_a_folder(tmp_path):
+    a = write(tmp_path / "a.wav", programme(1.0, 48000, channels=1), 48000)
+    b = write(tmp_path / "b.flac", programme(1.0, 32000, channels=1), 32000, subtype="PCM_16")
+    (tmp_path / "out").mkdir()
+    run = _cli(a, b, tmp_path / "empty.wav", "-o", tmp_path / "out", "--chain", "debug")
+    assert run.returncode == 1 and "empty.wav" in run.stderr  # the missing file fails, the others go on
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.wav", "b.wav"]
+    run = _cli(a, b, "-o", tmp_path / "c.wav", "--chain", "debug")
+    assert run.returncode == 2 and "existing folder" in run.stderr
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--device", "cuda:7"] if not torch.cuda.is_available() else ["--device", "tpu"], "--device"),
+    (["--device", "cpu", "--precision", "bf16"], "needs a CUDA device"),
+])
+def test_devices_the_machine_lacks_are_usage_errors(tmp_path, extra, message):
+    src = write(tmp_path / "in.wav", programme(1.0, 48000, channels=1), 48000)
+    run = _cli(src, "-o", tmp_path / "out.wav", "--chain", "debug", *extra)
+    assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
