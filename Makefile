@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/dxkit restore data/examples/dialogue.flac -o out/dialogue_restored.wav --spec none
-	$(BIN)/dxkit deliver data/examples/dialogue.flac -o out/dialogue_ebu-r128.wav --spec ebu-r128 --report out
-	$(BIN)/dxkit deliver data/examples/dialogue.flac -o out/dialogue_acx.mp3 --spec acx --report out
+	$(BIN)/dxkit restore data/examples/dialogue.flac -o out/dialogue_ebu-r128.wav --spec ebu-r128 --report out
+	$(BIN)/dxkit restore data/examples/dialogue.flac -o out/dialogue_acx.mp3 --spec acx --report out
 	$(BIN)/dxkit check out/dialogue_acx.mp3 --spec acx
 
 test: $(STAMP)

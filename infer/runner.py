@@ -118,13 +118,15 @@ class Runner:
 
         queue, active = deque(jobs), []
         delivering: dict[cf.Future, tuple[_File, float]] = {}
-        with cf.ThreadPoolExecutor(self.io_threads, thread_name_prefix="dxkit-io") as pool:
+        # decoding and delivering have threads of their own, so a long encode never starves the device
+        with cf.ThreadPoolExecutor(self.io_threads, thread_name_prefix="dxkit-read") as pool, \
+                cf.ThreadPoolExecutor(self.io_threads, thread_name_prefix="dxkit-deliver") as delivery:
             try:
                 while queue or active or delivering:
                     self._fill(queue, active, pool, finish)
                     progressed = self._feed(active, pool, finish)
                     self.stream.run()
-                    progressed |= self._drain(active, pool, delivering, finish)
+                    progressed |= self._drain(active, delivery, delivering, finish)
                     progressed |= self._collect(delivering, finish)
                     if not progressed:
                         waiting = [f.reading for f in active if f.reading] + list(delivering)
@@ -132,6 +134,7 @@ class Runner:
                             cf.wait(waiting, timeout=1.0, return_when=cf.FIRST_COMPLETED)
             except BaseException as exc:  # Ctrl-C or a bug: no file may be left half-written
                 pool.shutdown(wait=True, cancel_futures=True)
+                delivery.shutdown(wait=True, cancel_futures=True)
                 for file in active + [f for f, _ in delivering.values()]:
                     self._abort(file, exc)
                 raise

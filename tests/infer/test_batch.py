@@ -149,3 +149,41 @@ def test_cli_batch_summary_and_exit_code(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "dxkit.cli", "batch", str(tmp_path / "nope"),
                           str(tmp_path / "out2"), "--chain", "debug"], capture_output=True, text=True)
     assert bad.returncode == 2 and "no such folder" in bad.stderr and not (tmp_path / "out2").exists()
+
+
+def test_an_output_folder_inside_the_input_is_not_walked(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    write(src / "a.wav", programme(0.5, 48000, channels=1), 48000)
+    first = run_batch(src, src / "restored", Settings(["debug"]))
+    second = run_batch(src, src / "restored", Settings(["debug"]))
+    assert [Path(d.output).name for d in first.restored] == ["a.wav"]
+    assert second.skipped == [str(src / "a.wav")] and not second.restored and not second.ignored
+
+
+def test_an_output_path_blocked_by_a_file_fails_that_file(tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    write(src / "a.wav", programme(0.5, 48000, channels=1), 48000)
+    write(src / "sub" / "b.wav", programme(0.5, 48000, channels=1), 48000)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_text("a file where the folder should be")
+    summary = run_batch(src, out, Settings(["debug"]))
+    assert [Path(d.output).name for d in summary.restored] == ["a.wav"]
+    assert len(summary.failed) == 1 and "does not exist" in summary.failed[0].error
+
+
+def test_torchrun_shares_the_files_between_processes(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        write(src / f"f{i}.wav", programme(0.5, 48000, channels=1, seed=i), 48000)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    run = subprocess.run([str(torchrun), "--nproc-per-node", "2", "-m", "dxkit.cli", "batch", str(src),
+                          str(tmp_path / "out"), "--chain", "debug", "--device", "cpu"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == ["f0.wav", "f1.wav", "f2.wav"]
+    parts = sorted(p.name for p in (tmp_path / "out" / ".dxkit-batch").iterdir())
+    assert parts == ["manifest-0-of-2.jsonl", "manifest-1-of-2.jsonl"]
