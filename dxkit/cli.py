@@ -222,7 +222,7 @@ def cmd_batch(args) -> int:
 
     try:
         settings = _restore_settings(args)
-        settings.lanes = args.lanes
+        settings.lanes, settings.reports = args.lanes, args.reports
         shard = Shard.from_environment()
     except ValueError as exc:
         return _usage_error(str(exc))
@@ -338,6 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     _restore_options(p)
     p.add_argument("--jobs", type=int, default=1,
                    help="worker processes; with CUDA each takes its own GPU (default: 1)")
+    p.add_argument("--reports", action="store_true",
+                   help="with a spec: write each file's QC report (.qc.json, .qc.html) beside it")
     p.add_argument("--lanes", type=int, default=16,
                    help="channels computed side by side per device batch (default: 16; try 256+ on a GPU)")
     p.set_defaults(func=cmd_batch)

@@ -278,8 +278,8 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     if not in_dir.is_dir():
         raise ValueError(f"{in_dir}: no such folder")
-    if jobs < 1:
-        raise ValueError("--jobs must be at least 1")
+    if jobs < 1 or settings.lanes < 1:
+        raise ValueError("--jobs and --lanes must be at least 1")
     if shard.world > 1 and jobs > 1:
         raise ValueError("under torchrun (WORLD_SIZE > 1) each process is one worker: leave --jobs at 1")
     try:

@@ -20,6 +20,7 @@ import torch
 from dxkit import models
 from dxkit.deliver.audio import check_output_path, scratch_file
 from dxkit.deliver.delivery import DeliveryResult
+from dxkit.deliver.report import write_report
 
 from .devices import default_precision, resolve_device
 from .runner import RATE, Job, Outcome, Runner, Settings
@@ -110,13 +111,15 @@ def restore_files(jobs: list[Job], settings: Settings,
 def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLike | None = None,
                  chain: list[str] | str = DEFAULT_CHAIN, strength: dict[str, float] | None = None,
                  spec: str = "none", *, sample_rate: int | None = None, device: str = "auto",
-                 precision: str | None = None) -> RestoreResult | np.ndarray:
+                 precision: str | None = None, report: str | os.PathLike | None = None,
+                 ) -> RestoreResult | np.ndarray:
     """Restore ``source`` with ``chain`` (a list, or ``"deplosive,denoise"``), streamed in bounded
     memory. ``source`` is a path, or an array ``[C, T]`` (or ``[T]``) with its ``sample_rate``.
 
     With ``spec="none"`` the output is a 48 kHz 32-bit float WAV at the input's level and length;
-    with a spec name or file it is restored, then delivered to it (``result.delivery``). An array
-    with no ``output`` comes back as a ``[C, T']`` float32 array at 48 kHz. Raises
+    with a spec name or file it is restored, then delivered to it (``result.delivery``), and
+    ``report`` names a folder for its QC report. An array with no ``output`` comes back as a
+    ``[C, T']`` float32 array at 48 kHz. Raises
     AudioInputError or OutputError (nothing is written then), ValueError for bad options."""
     started = time.perf_counter()
     chain = parse_chain(chain) if isinstance(chain, str) else list(chain)
@@ -131,7 +134,8 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
         check_output_path(None, output)
         with scratch_file(output.parent, output.name + ".input.wav") as tmp:
             sf.write(tmp, audio.T, sample_rate, subtype="FLOAT", format="WAV")
-            result = restore_file(tmp, output, chain, strength, spec, device=device, precision=precision)
+            result = restore_file(tmp, output, chain, strength, spec, device=device, precision=precision,
+                                  report=report)
         result.source = Path("<array>")
         return result
     if output is None:
@@ -139,5 +143,7 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
     outcome = restore_files([Job(Path(source), Path(output))], settings)[0]
     if outcome.failure is not None:
         raise outcome.failure
+    if report is not None and outcome.delivery is not None:
+        write_report(outcome.delivery, report)
     return RestoreResult(Path(source), Path(output), chain, settings.strength, outcome.seconds_audio,
                          time.perf_counter() - started, outcome.delivery)

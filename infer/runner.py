@@ -32,6 +32,7 @@ from dxkit.deliver import specs
 from dxkit.deliver.audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
 from dxkit.deliver.delivery import DeliveryResult, deliver
 from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError
+from dxkit.deliver.report import write_report
 
 from .devices import default_precision, resolve_device
 from .stream import CHUNK_FRAMES, Lane, Stream
@@ -78,6 +79,7 @@ class Settings:
     device: str = "auto"
     precision: str | None = None  # None: bf16 on a CUDA GPU that has it, else fp32
     lanes: int = 16  # channels computed side by side in one device batch
+    reports: bool = False  # with a spec: write each file's QC report (.qc.json, .qc.html) beside it
     chunk_frames: int = CHUNK_FRAMES
 
 
@@ -207,7 +209,7 @@ class Runner:
                 else:
                     finish(Outcome(file.job, seconds))
             else:
-                delivering[pool.submit(deliver, file.scratch, file.job.output, self.spec)] = (file, seconds)
+                delivering[pool.submit(self._deliver, file)] = (file, seconds)
             progressed = True
         return progressed
 
@@ -227,6 +229,12 @@ class Runner:
         return bool(done)
 
     # --- one file ---------------------------------------------------------------------------
+    def _deliver(self, file: _File) -> DeliveryResult:
+        result = deliver(file.scratch, file.job.output, self.spec)
+        if self.settings.reports:
+            write_report(result, file.job.output.parent)
+        return result
+
     def _open(self, job: Job) -> _File:
         info = probe(job.source)
         check_output_path(job.source, job.output)

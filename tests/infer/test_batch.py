@@ -187,3 +187,14 @@ def test_torchrun_shares_the_files_between_processes(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == ["f0.wav", "f1.wav", "f2.wav"]
     parts = sorted(p.name for p in (tmp_path / "out" / ".dxkit-batch").iterdir())
     assert parts == ["manifest-0-of-2.jsonl", "manifest-1-of-2.jsonl"]
+
+
+def test_batch_delivers_to_a_spec_with_reports_beside_the_files(tmp_path):
+    src = tmp_path / "in"
+    (src / "day 1").mkdir(parents=True)
+    write(src / "day 1" / "sc1.wav", programme(4.0, 44100, channels=1), 44100)
+    summary = run_batch(src, tmp_path / "out", Settings(["debug"], spec="podcast", reports=True))
+    assert [d.passed for d in summary.restored] == [True]
+    assert files_under(tmp_path / "out" / "day 1") == {"sc1.mp3", "sc1.mp3.qc.json", "sc1.mp3.qc.html"}
+    with pytest.raises(ValueError, match="lanes"):
+        run_batch(src, tmp_path / "out", Settings(["debug"], lanes=0))
