@@ -54,7 +54,7 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     try:
         info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioInputError(f"{p}: not a readable audio file ({_first_line(exc)})") from None
+        raise AudioInputError(f"{p}: not a readable audio file ({first_line(exc)})") from None
     except OSError as exc:
         raise AudioInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
     _check_not_truncated(p, info)
@@ -68,7 +68,8 @@ def probe(path: str | os.PathLike) -> AudioInfo:
                      info.format, info.subtype)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name if it has none)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -98,7 +99,7 @@ def read_blocks(info: AudioInfo, block_frames: int | None = None) -> Iterator[np
                 yield np.ascontiguousarray(chunk.T)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioInputError(f"{info.path}: read failed at {position / info.sample_rate:.3f} s "
-                              f"({_first_line(exc)})") from None
+                              f"({first_line(exc)})") from None
 
 
 def check_output_path(src: Path | None, dst: Path) -> None:

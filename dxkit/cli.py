@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a check failed, 2 bad usage or unusable input/output, 130 in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import signal
@@ -226,6 +227,7 @@ def cmd_batch(args) -> int:
         shard = Shard.from_environment()
     except ValueError as exc:
         return _usage_error(str(exc))
+    _raise_open_file_limit()
     bar = Progress(sys.stderr)
     try:
         summary = run_batch(args.input_dir, args.output_dir, settings, args.jobs, shard, bar.update)
@@ -367,6 +369,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print each score as it comes")
     p.set_defaults(func=cmd_eval)
     return parser
+
+
+def _raise_open_file_limit() -> None:
+    """Let a batch keep many files open (one per lane): the soft limit up to the hard one."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
 
 
 def _restore_options(p) -> None:

@@ -21,13 +21,16 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import time
+from collections import Counter
 from queue import Empty
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from dxkit.deliver import __version__, specs
+from dxkit.deliver.audio import first_line
 from dxkit.deliver.errors import OutputError
 
 from .runner import Job, Outcome, Runner, Settings
@@ -49,6 +52,8 @@ class Done:
     failed_requirements: tuple[str, ...] = ()
     input_sha256: str = ""
     output_sha256: str = ""
+    input_stat: tuple[int, int] = (0, 0)  # size, mtime in ns
+    output_stat: tuple[int, int] = (0, 0)
 
 
 @dataclass
@@ -81,9 +86,12 @@ class Shard:
         """The shard torchrun (or another launcher) set in RANK / WORLD_SIZE / LOCAL_RANK."""
         env = os.environ
         try:
-            return cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
+            shard = cls(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
         except ValueError:
             raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be whole numbers") from None
+        if not 0 <= shard.rank < shard.world or shard.local_rank < 0:
+            raise ValueError(f"RANK={shard.rank} WORLD_SIZE={shard.world}: need 0 <= RANK < WORLD_SIZE")
+        return shard
 
 
 # --- finding the files ---------------------------------------------------------------------------
@@ -129,17 +137,19 @@ def find_audio(in_dir: Path, out_dir: Path) -> tuple[list[Path], list[tuple[str,
     return found, ignored
 
 
-def plan_jobs(in_dir: Path, out_dir: Path, files: list[Path], suffix: str) -> list[Job]:
+def plan_jobs(in_dir: Path, out_dir: Path, files: list[Path], suffix: str) -> tuple[list[Job], list[Job]]:
     """One job per file: the same relative path under ``out_dir``, with ``suffix``. Two inputs
     that would meet on one name (``a.wav`` and ``a.flac``) keep their own extension in front of
-    it (``a.wav.wav``, ``a.flac.wav``)."""
+    it (``a.wav.wav``, ``a.flac.wav``). Returns the jobs, and the jobs whose output name would
+    still be taken by another file (those are not run)."""
     targets = [rel.with_suffix(suffix) for rel in files]
-    clash = {t for t in targets if targets.count(t) > 1}
-    jobs = []
-    for rel, target in zip(files, targets):
-        name = rel.parent / (rel.name + suffix) if target in clash else target
-        jobs.append(Job(in_dir / rel, out_dir / name))
-    return jobs
+    counts = Counter(targets)
+    names = [rel.parent / (rel.name + suffix) if counts[t] > 1 else t for rel, t in zip(files, targets)]
+    taken = Counter(names)
+    jobs, clashes = [], []
+    for rel, name in zip(files, names):
+        (clashes if taken[name] > 1 else jobs).append(Job(in_dir / rel, out_dir / name))
+    return jobs, clashes
 
 
 # --- the manifest ---------------------------------------------------------------------------------
@@ -152,7 +162,8 @@ def file_sha256(path: Path) -> str:
 
 
 def settings_fingerprint(settings: Settings) -> str:
-    """A hash of everything that shapes the output: weights, strengths, spec, precision, version."""
+    """A hash of everything that shapes the output: weights, strengths, spec, the precision it
+    runs at here, QC reports or not, dxkit's version."""
     from dxkit import models  # torch is loaded here, not when the CLI starts
 
     digest = hashlib.sha256()
@@ -165,41 +176,60 @@ def settings_fingerprint(settings: Settings) -> str:
     spec_text = "none" if settings.spec == "none" else json.dumps(asdict(specs.resolve(settings.spec)),
                                                                     sort_keys=True, default=str)
     digest.update(json.dumps({"chain": settings.chain, "strength": settings.strength, "spec": spec_text,
-                              "precision": settings.precision, "version": __version__},
-                             sort_keys=True).encode())
+                              "precision": settings.resolved_precision(), "reports": settings.reports,
+                              "version": __version__}, sort_keys=True).encode())
     return digest.hexdigest()
 
 
 class Manifest:
-    """The record of finished files under ``out_dir``; this process appends to its own part."""
+    """The record of finished files under ``out_dir``; this process appends to its own part.
+
+    Entries are keyed by the output's path relative to ``out_dir``, so the folder may be named
+    differently on a rerun, and every entry is kept: a file counts as done if any entry for it
+    still matches."""
 
     def __init__(self, out_dir: Path, part: str) -> None:
+        self.out_dir = out_dir
         self.folder = out_dir / MANIFEST_DIR
         self.path = self.folder / f"manifest-{part}.jsonl"
-        self.entries: dict[str, dict] = {}
+        self.entries: dict[str, list[dict]] = {}
         for existing in sorted(self.folder.glob("manifest-*.jsonl")) if self.folder.is_dir() else []:
             for line in existing.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
                     entry = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a line cut short by a crash
-                if isinstance(entry, dict) and "output" in entry:
-                    self.entries[entry["output"]] = entry
+                if isinstance(entry, dict) and isinstance(entry.get("output"), str):
+                    self.entries.setdefault(entry["output"], []).append(entry)
+
+    def key(self, output: Path | str) -> str:
+        return Path(output).relative_to(self.out_dir).as_posix()
 
     def finished(self, job: Job, fingerprint: str) -> bool:
-        """Was ``job`` done with these settings from this very input, and is its output intact?"""
-        entry = self.entries.get(str(job.output))
-        if not entry or entry.get("settings") != fingerprint or not job.output.is_file():
+        """Was ``job`` done with these settings from this very input, and is its output intact?
+
+        Sizes and modification times that match the entry stand for the content; when either
+        differs, the SHA-256 of input and output decide."""
+        candidates = [e for e in self.entries.get(self.key(job.output), []) if e.get("settings") == fingerprint]
+        if not candidates or not job.output.is_file():
             return False
         try:
-            return (entry.get("input_sha256") == file_sha256(job.source)
-                    and entry.get("output_sha256") == file_sha256(job.output))
+            stats = _stat(job.source), _stat(job.output)
+            hashes: tuple[str, str] | None = None
+            for entry in reversed(candidates):
+                if stats == (tuple(entry.get("input_stat", ())), tuple(entry.get("output_stat", ()))):
+                    return True
+                hashes = hashes or (file_sha256(job.source), file_sha256(job.output))
+                if hashes == (entry.get("input_sha256"), entry.get("output_sha256")):
+                    return True
         except OSError:
             return False
+        return False
 
     def record(self, done: Done, fingerprint: str) -> None:
-        entry = {"input": done.source, "output": done.output, "input_sha256": done.input_sha256,
-                 "output_sha256": done.output_sha256, "settings": fingerprint, "passed": done.passed,
+        entry = {"input": done.source, "output": self.key(done.output), "input_sha256": done.input_sha256,
+                 "output_sha256": done.output_sha256, "input_stat": list(done.input_stat),
+                 "output_stat": list(done.output_stat), "settings": fingerprint, "passed": done.passed,
                  "seconds_audio": done.seconds_audio, "time": time.time()}
         try:
             self.folder.mkdir(exist_ok=True)
@@ -209,7 +239,12 @@ class Manifest:
                 os.fsync(f.fileno())
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write the batch manifest ({exc.strerror or exc})") from None
-        self.entries[done.output] = entry
+        self.entries.setdefault(entry["output"], []).append(entry)
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -220,12 +255,13 @@ def _done_of(outcome: Outcome) -> Done:
     delivery = outcome.delivery
     try:
         hashes = file_sha256(job.source), file_sha256(job.output)
+        stats = _stat(job.source), _stat(job.output)
     except OSError as exc:
         return Done(str(job.source), str(job.output), outcome.seconds_audio,
                     f"{job.output}: written but cannot be read back ({exc.strerror or exc})")
     return Done(str(job.source), str(job.output), outcome.seconds_audio, None,
                 None if delivery is None else delivery.passed,
-                tuple(r.name for r in delivery.requirements if not r.passed) if delivery else (), *hashes)
+                tuple(r.name for r in delivery.requirements if not r.passed) if delivery else (), *hashes, *stats)
 
 
 def _work(jobs: list[Job], settings: Settings, threads: int | None, report: Callable[[Done], None]) -> None:
@@ -236,7 +272,17 @@ def _work(jobs: list[Job], settings: Settings, threads: int | None, report: Call
     Runner(settings).run(jobs, lambda outcome: report(_done_of(outcome)))
 
 
+def _stop(signum, frame) -> None:
+    # the first Ctrl-C (from the terminal) or SIGTERM (from the parent) stops the worker; later
+    # ones are ignored, so they cannot cut short the removal of its temporary files
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def _worker(jobs: list[Job], settings: Settings, threads: int | None, queue) -> None:
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     reported: set[str] = set()
 
     def report(done: Done) -> None:
@@ -248,10 +294,10 @@ def _worker(jobs: list[Job], settings: Settings, threads: int | None, queue) -> 
     except KeyboardInterrupt:
         pass  # the runner has removed its temporary files; the parent reports the interrupt
     except Exception as exc:  # noqa: BLE001 - a worker must account for every file it was given
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         for job in jobs:
             if str(job.source) not in reported:
-                queue.put(Done(str(job.source), str(job.output), 0.0, f"worker stopped: {reason}"))
+                queue.put(Done(str(job.source), str(job.output), 0.0, f"{job.source}: worker stopped: {reason}"))
     finally:
         queue.put(None)
 
@@ -278,6 +324,8 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     if not in_dir.is_dir():
         raise ValueError(f"{in_dir}: no such folder")
+    if os.path.realpath(in_dir) == os.path.realpath(out_dir):
+        raise ValueError(f"{out_dir}: the output folder is the input folder; give another one")
     if jobs < 1 or settings.lanes < 1:
         raise ValueError("--jobs and --lanes must be at least 1")
     if shard.world > 1 and jobs > 1:
@@ -288,8 +336,13 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
         raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     suffix = ".wav" if settings.spec == "none" else specs.resolve(settings.spec).output.suffix
     files, ignored = find_audio(in_dir, out_dir)
-    planned = plan_jobs(in_dir, out_dir, files, suffix)[shard.rank::shard.world]
+    planned, clashes = plan_jobs(in_dir, out_dir, files, suffix)
+    planned = planned[shard.rank::shard.world]
     summary = BatchSummary(ignored=ignored)
+    clashes = clashes[shard.rank::shard.world]
+    for job in clashes:
+        summary.failed.append(Done(str(job.source), str(job.output), 0.0,
+                                   f"{job.source}: its output name {job.output.name} is taken by another input"))
     fingerprint = settings_fingerprint(settings)
     manifest = Manifest(out_dir, f"{shard.rank}-of-{shard.world}")
     todo = []
@@ -308,15 +361,17 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
 
     total = len(todo)
     progress(None, 0, total)
+    before = {str(job.source): _stat_or_none(job.source) for job in todo}
 
     def take(done: Done) -> None:
         if done.error is None:
-            manifest.record(done, fingerprint)
+            if before.get(done.source) == done.input_stat:  # else it changed while it was read:
+                manifest.record(done, fingerprint)           # not recorded, so a rerun does it again
             summary.restored.append(done)
             summary.seconds_audio += done.seconds_audio
         else:
             summary.failed.append(done)
-        progress(done, len(summary.restored) + len(summary.failed), total)
+        progress(done, len(summary.restored) + len(summary.failed) - len(clashes), total)
 
     if jobs == 1 or len(todo) <= 1:
         _work(todo, settings, None, take)
@@ -339,15 +394,18 @@ def _run_workers(todo: list[Job], settings: Settings, jobs: int, take: Callable[
     for w in workers:
         w.start()
     reported: set[str] = set()
+    running = len(workers)
     try:
-        running = len(workers)
         while running:
             try:
                 done = queue.get(timeout=2.0)
             except Empty:
                 if any(w.is_alive() for w in workers):
                     continue
-                break  # a worker died without a word (killed, out of memory)
+                try:  # every worker has gone: take what they left in the queue, then stop
+                    done = queue.get(timeout=0.5)
+                except Empty:
+                    break  # a worker died without a word (killed, out of memory)
             if done is None:
                 running -= 1
             else:
@@ -355,12 +413,22 @@ def _run_workers(todo: list[Job], settings: Settings, jobs: int, take: Callable[
                 take(done)
         for job in todo:
             if str(job.source) not in reported:
-                take(Done(str(job.source), str(job.output), 0.0, "its worker process died"))
-    finally:
-        for w in workers:
-            w.join(timeout=30)
+                take(Done(str(job.source), str(job.output), 0.0, f"{job.source}: its worker process died"))
+    except BaseException:
+        for w in workers:  # SIGTERM: each worker removes its temporary files, then exits
             if w.is_alive():
                 w.terminate()
+        raise
+    finally:
+        for w in workers:
+            w.join()
+
+
+def _stat_or_none(path: Path) -> tuple[int, int] | None:
+    try:
+        return _stat(path)
+    except OSError:
+        return None
 
 
 def _size(path: Path) -> int:

@@ -17,13 +17,12 @@ import soundfile as sf
 import soxr
 import torch
 
-from dxkit import models
 from dxkit.deliver.audio import check_output_path, scratch_file
 from dxkit.deliver.delivery import DeliveryResult
 from dxkit.deliver.report import write_report
 
 from .devices import default_precision, resolve_device
-from .runner import RATE, Job, Outcome, Runner, Settings
+from .runner import RATE, Job, Outcome, Runner, Settings, load_chain
 from .stream import Stream, run_whole
 
 DEFAULT_CHAIN = ("deplosive", "denoise", "dereverb")
@@ -66,11 +65,6 @@ def conform(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def load_chain(chain: list[str]) -> list[torch.nn.Module]:
-    """The networks of ``chain`` (names or weight files), loaded once."""
-    return [models.load(name) for name in chain]
-
-
 def run_chain(audio: np.ndarray, sample_rate: int, chain: list[str],
               strength: dict[str, float] | None = None,
               nets: list[torch.nn.Module] | None = None, device: str = "cpu",
@@ -103,9 +97,17 @@ class RestoreResult:
 
 def restore_files(jobs: list[Job], settings: Settings,
                   on_outcome: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
-    """Restore several files with one loading of the networks; a failing file does not stop
-    the others (its ``Outcome.error`` says why)."""
-    return Runner(settings).run(jobs, on_outcome)
+    """Restore several files with one loading of the networks; returns their outcomes in the
+    order they finished (and calls ``on_outcome`` with each as it does). A failing file does not
+    stop the others (its ``Outcome.error`` says why)."""
+    outcomes: list[Outcome] = []
+
+    def keep(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        on_outcome(outcome)
+
+    Runner(settings).run(jobs, keep)
+    return outcomes
 
 
 def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLike | None = None,
@@ -129,6 +131,8 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
             raise ValueError("restore(array) needs its sample_rate")
         audio = np.atleast_2d(np.asarray(source, dtype=np.float32))
         if output is None:
+            if spec != "none" or report is not None:
+                raise ValueError("restore(array) delivers to a spec only into an output file: give output")
             return run_chain(audio, sample_rate, chain, settings.strength, device=device, precision=precision)
         output = Path(output)
         check_output_path(None, output)

@@ -3,20 +3,22 @@
 One engine behind ``dxkit restore`` (a few files) and ``dxkit batch`` (thousands). Up to
 ``lanes`` channels, from as many files as fit, stream through the networks side by side
 (``infer/stream.py``); when a file ends, the next one takes its lanes. Reading the next block of
-every file and delivering finished files to a spec run on worker threads while the device
-computes. A file's memory is a few blocks, whatever its length.
+every file and delivering finished files to a spec run on threads of their own while the device
+computes. A file's memory is a few blocks, whatever its length; at most a few finished files wait
+for delivery at a time, each as a float WAV beside its output.
 
-Every output is written to a temporary file beside it and renamed only when complete; a file
-that fails (unreadable, NaN samples, a full disk) or an interrupt removes its temporary files and
-leaves nothing half-written. A failing file is reported in its ``Outcome``; the others go on.
+Every output is written to a temporary file beside it and renamed only when complete. A file
+that fails (unreadable, a decoded length that differs from its header, NaN from a network, a full
+disk) has its temporary files removed and is reported in its ``Outcome``; the others go on. On
+an interrupt, reading and computing stop at once; deliveries already under way finish (their
+outputs are complete) and are reported; every other temporary file is removed.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import os
-import time
+import resource
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,8 @@ import torch
 
 from dxkit import models
 from dxkit.deliver import specs
-from dxkit.deliver.audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
+from dxkit.deliver.audio import (AudioInfo, atomic_path, check_output_path, first_line, probe, read_blocks,
+                                 scratch_file)
 from dxkit.deliver.delivery import DeliveryResult, deliver
 from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError
 from dxkit.deliver.report import write_report
@@ -39,6 +42,8 @@ from .stream import CHUNK_FRAMES, Lane, Stream
 
 RATE = 48000
 WAV_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 20  # a RIFF WAV cannot hold more; larger outputs are RF64
+LENGTH_SLACK = 64  # samples a resampler may fall short of the header's length at the very end
+FILES_PER_DESCRIPTOR_BUDGET = 3  # an open file holds its decoder, its sink and a spare
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,7 @@ class Outcome:
     @property
     def error(self) -> str | None:
         """The failure in one line, or None."""
-        return None if self.failure is None else _one_line(self.failure)
-
-    @property
-    def ok(self) -> bool:
-        """Written, and (with a spec) every requirement of the spec passed."""
-        return self.error is None and (self.delivery is None or self.delivery.passed)
+        return None if self.failure is None else first_line(self.failure)
 
 
 @dataclass
@@ -79,21 +79,30 @@ class Settings:
     device: str = "auto"
     precision: str | None = None  # None: bf16 on a CUDA GPU that has it, else fp32
     lanes: int = 16  # channels computed side by side in one device batch
-    reports: bool = False  # with a spec: write each file's QC report (.qc.json, .qc.html) beside it
     chunk_frames: int = CHUNK_FRAMES
+    reports: bool = False  # with a spec: write each file's QC report (.qc.json, .qc.html) beside it
+
+    def resolved_precision(self) -> str:
+        """The precision the networks will run at on this machine."""
+        return self.precision or default_precision(resolve_device(self.device))
 
 
-@dataclass
+@dataclass(eq=False)
 class _File:
     job: Job
     info: AudioInfo
-    lanes: list[Lane]
-    blocks: Iterator[np.ndarray | None]
-    stack: contextlib.ExitStack
-    sink: sf.SoundFile
+    stack: contextlib.ExitStack  # holds the output's temporary file until it is renamed or removed
     scratch: Path
+    lanes: list[Lane] = field(default_factory=list)
+    blocks: Iterator[np.ndarray | None] | None = None
+    sink: sf.SoundFile | None = None
     reading: cf.Future | None = None
-    input_done: bool = False
+    delivering: cf.Future | None = None
+
+
+def load_chain(chain: list[str]) -> list[torch.nn.Module]:
+    """The networks of ``chain`` (names or weight files), loaded once."""
+    return [models.load(name) for name in chain]
 
 
 class Runner:
@@ -103,139 +112,126 @@ class Runner:
         self.settings = settings
         self.spec = None if settings.spec == "none" else specs.resolve(settings.spec)
         device = resolve_device(settings.device)
-        nets = [models.load(name) for name in settings.chain]
-        self.stream = Stream(nets, [settings.strength.get(name) for name in settings.chain], device,
-                             settings.chunk_frames, settings.precision or default_precision(device))
-        self.device = device
+        self.stream = Stream(load_chain(settings.chain), [settings.strength.get(n) for n in settings.chain],
+                             device, settings.chunk_frames, settings.precision or default_precision(device))
         self.io_threads = io_threads
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        self.max_open = max(1, (soft - 64) // FILES_PER_DESCRIPTOR_BUDGET) if soft > 0 else 1 << 30
 
-    def run(self, jobs: list[Job], on_outcome: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
-        """Restore every job; returns their outcomes in the order they finished (and calls
-        ``on_outcome`` with each as it does)."""
-        outcomes: list[Outcome] = []
-
-        def finish(outcome: Outcome) -> None:
-            outcomes.append(outcome)
-            on_outcome(outcome)
-
-        queue, active = deque(jobs), []
-        delivering: dict[cf.Future, tuple[_File, float]] = {}
+    def run(self, jobs: list[Job], on_outcome: Callable[[Outcome], None]) -> None:
+        """Restore every job, calling ``on_outcome`` with each one's ``Outcome`` as it finishes."""
+        queue: deque[Job] = deque(jobs)
+        live: list[_File] = []  # every file whose temporary files exist, until they are gone
         # decoding and delivering have threads of their own, so a long encode never starves the device
-        with cf.ThreadPoolExecutor(self.io_threads, thread_name_prefix="dxkit-read") as pool, \
+        with cf.ThreadPoolExecutor(self.io_threads, thread_name_prefix="dxkit-read") as reader, \
                 cf.ThreadPoolExecutor(self.io_threads, thread_name_prefix="dxkit-deliver") as delivery:
             try:
-                while queue or active or delivering:
-                    self._fill(queue, active, pool, finish)
-                    progressed = self._feed(active, pool, finish)
+                while queue or live:
+                    self._fill(queue, live, reader, on_outcome)
+                    progressed = self._feed(live, reader, on_outcome)
                     self.stream.run()
-                    progressed |= self._drain(active, delivery, delivering, finish)
-                    progressed |= self._collect(delivering, finish)
+                    progressed |= self._drain(live, delivery, on_outcome)
+                    progressed |= self._collect(live, on_outcome)
                     if not progressed:
-                        waiting = [f.reading for f in active if f.reading] + list(delivering)
+                        waiting = [f.reading or f.delivering for f in live if f.reading or f.delivering]
                         if waiting:
                             cf.wait(waiting, timeout=1.0, return_when=cf.FIRST_COMPLETED)
             except BaseException as exc:  # Ctrl-C or a bug: no file may be left half-written
-                pool.shutdown(wait=True, cancel_futures=True)
-                delivery.shutdown(wait=True, cancel_futures=True)
-                for file in active + [f for f, _ in delivering.values()]:
+                reader.shutdown(wait=True, cancel_futures=True)
+                delivery.shutdown(wait=True, cancel_futures=True)  # deliveries under way finish
+                with contextlib.suppress(BaseException):
+                    self._collect(live, on_outcome)
+                for file in live:
                     self._abort(file, exc)
                 raise
-        return outcomes
 
     # --- the steps of the loop --------------------------------------------------------------
-    def _fill(self, queue: deque, active: list[_File], pool: cf.Executor,
-              finish: Callable[[Outcome], None]) -> None:
-        """Open files from the queue while their channels fit in the free lanes."""
+    def _fill(self, queue: deque[Job], live: list[_File], reader: cf.Executor,
+              on_outcome: Callable[[Outcome], None]) -> None:
+        """Open files from the queue while a lane is free, fewer than a few files wait for
+        delivery, and the process has file descriptors to spare."""
         while queue:
-            used = sum(len(f.lanes) for f in active)
-            if active and used >= self.settings.lanes:
+            computing = [f for f in live if f.delivering is None]
+            waiting = len(live) - len(computing)
+            used = sum(len(f.lanes) for f in computing)
+            if (computing and used >= self.settings.lanes) or waiting >= 2 * self.io_threads \
+                    or len(live) >= self.max_open:
                 return
             job = queue.popleft()
             try:
-                file = self._open(job)
-            except DxkitError as exc:
-                finish(Outcome(job, failure=exc))
-                continue
-            file.reading = pool.submit(next, file.blocks, None)
-            active.append(file)
+                file = self._open(job, live)
+                file.reading = reader.submit(next, file.blocks, None)
+            except Exception as exc:  # noqa: BLE001 - one file's problem never stops the others
+                self._fail(job, live, exc, on_outcome)
 
-    def _feed(self, active: list[_File], pool: cf.Executor, finish: Callable[[Outcome], None]) -> bool:
+    def _feed(self, live: list[_File], reader: cf.Executor, on_outcome: Callable[[Outcome], None]) -> bool:
         """Give each file's lanes the block its reader has ready; ask for the next one."""
         progressed = False
-        for file in list(active):
+        for file in list(live):
             if file.reading is None or not file.reading.done():
                 continue
             try:
                 block = file.reading.result()
-            except DxkitError as exc:
-                self._fail(file, active, exc, finish)
-                continue
-            except (OSError, ValueError, RuntimeError) as exc:  # a decoder or resampler error
-                self._fail(file, active, AudioInputError(f"{file.job.source}: read failed ({_one_line(exc)})"), finish)
-                continue
+                file.reading = None
+                last = block is None
+                if last:
+                    self._check_length(file)
+                for channel, lane in enumerate(file.lanes):
+                    self.stream.push(lane, np.zeros(0, np.float32) if last else block[channel], last=last)
+                if not last:
+                    file.reading = reader.submit(next, file.blocks, None)
+            except Exception as exc:  # noqa: BLE001 - a decoder, resampler or length problem
+                self._fail(file.job, live, exc, on_outcome)
             progressed = True
-            last = block is None
-            for channel, lane in enumerate(file.lanes):
-                self.stream.push(lane, block[channel] if block is not None else np.zeros(0, np.float32), last=last)
-            file.reading = None if last else pool.submit(next, file.blocks, None)
-            file.input_done = last
         return progressed
 
-    def _drain(self, active: list[_File], pool: cf.Executor, delivering: dict,
-               finish: Callable[[Outcome], None]) -> bool:
-        """Write what the networks produced; close finished files (and deliver them)."""
+    def _drain(self, live: list[_File], delivery: cf.Executor, on_outcome: Callable[[Outcome], None]) -> bool:
+        """Write what the networks produced; close finished files, then rename or deliver them."""
         progressed = False
-        for file in list(active):
-            pieces = [self.stream.take(lane) for lane in file.lanes]
+        for file in list(live):
+            if file.delivering is not None:
+                continue
             try:
+                if any(lane.failed for lane in file.lanes):
+                    raise AudioInputError(f"{file.job.source}: the networks produced NaN or Inf")
+                pieces = [self.stream.take(lane) for lane in file.lanes]
                 if pieces[0].size:
                     file.sink.write(np.stack(pieces, axis=1))
                     progressed = True
                 if not all(lane.done for lane in file.lanes):
                     continue
                 file.sink.close()
-            except (OSError, RuntimeError, sf.LibsndfileError) as exc:
-                self._fail(file, active, OutputError(f"{file.job.output}: write failed ({_one_line(exc)})"), finish)
+                self._close_lanes(file)
+                if self.spec is not None:
+                    file.delivering = delivery.submit(self._deliver, file)
+                    continue
+                file.stack.close()  # renames the finished WAV onto the output
+            except Exception as exc:  # noqa: BLE001 - a full disk, an unwritable folder, NaN
+                self._fail(file.job, live, exc, on_outcome)
                 continue
-            active.remove(file)
-            for lane in file.lanes:
-                self.stream.close(lane)
-            seconds = file.info.duration_s
-            if self.spec is None:
-                try:
-                    file.stack.close()  # renames the finished WAV onto the output
-                except DxkitError as exc:
-                    finish(Outcome(file.job, seconds, failure=exc))
-                else:
-                    finish(Outcome(file.job, seconds))
-            else:
-                delivering[pool.submit(self._deliver, file)] = (file, seconds)
+            live.remove(file)
+            on_outcome(Outcome(file.job, file.info.duration_s))
             progressed = True
         return progressed
 
-    def _collect(self, delivering: dict, finish: Callable[[Outcome], None]) -> bool:
-        done = [f for f in delivering if f.done()]
-        for future in done:
-            file, seconds = delivering.pop(future)
+    def _collect(self, live: list[_File], on_outcome: Callable[[Outcome], None]) -> bool:
+        """Report the deliveries that have finished."""
+        done = [f for f in live if f.delivering is not None and f.delivering.done()]
+        for file in done:
             try:
-                result = future.result()
-            except DxkitError as exc:  # name the user's file, not our scratch file
-                file.stack.close()
-                message = str(exc).replace(str(file.scratch), f"{file.job.source} (restored)")
-                finish(Outcome(file.job, seconds, failure=type(exc)(message)))
-            else:
-                file.stack.close()
-                finish(Outcome(file.job, seconds, delivery=result))
+                result = file.delivering.result()
+            except Exception as exc:  # noqa: BLE001 - name the user's file, not our scratch file
+                message = first_line(exc).replace(str(file.scratch), f"{file.job.source} (restored)")
+                kind = type(exc) if isinstance(exc, DxkitError) else AudioInputError
+                self._fail(file.job, live, kind(message), on_outcome)
+                continue
+            live.remove(file)
+            file.stack.close()
+            on_outcome(Outcome(file.job, file.info.duration_s, delivery=result))
         return bool(done)
 
     # --- one file ---------------------------------------------------------------------------
-    def _deliver(self, file: _File) -> DeliveryResult:
-        result = deliver(file.scratch, file.job.output, self.spec)
-        if self.settings.reports:
-            write_report(result, file.job.output.parent)
-        return result
-
-    def _open(self, job: Job) -> _File:
+    def _open(self, job: Job, live: list[_File]) -> _File:
         info = probe(job.source)
         check_output_path(job.source, job.output)
         wanted = ".wav" if self.spec is None else self.spec.output.suffix
@@ -244,29 +240,51 @@ class Runner:
             raise OutputError(f"{job.output}: this writes {what}; name the output *{wanted}")
         if self.spec is not None and info.channels > 8:
             raise AudioInputError(f"{job.source}: {info.channels} channels; delivery handles up to 8")
-        length = round(info.frames * RATE / info.sample_rate)
+        length = max(1, round(info.frames * RATE / info.sample_rate))
         stack = contextlib.ExitStack()
-        try:
-            if self.spec is None:
-                scratch = stack.enter_context(atomic_path(job.output))
-            else:
-                scratch = stack.enter_context(scratch_file(job.output.parent, job.output.name + ".restored.wav"))
-            big = length * info.channels * 4 > WAV_LIMIT_BYTES
-            sink = sf.SoundFile(scratch, "w", RATE, info.channels, subtype="FLOAT", format="RF64" if big else "WAV")
-            stack.callback(sink.close)  # runs before the rename (the stack unwinds in reverse)
-        except BaseException as exc:
-            stack.__exit__(type(exc), exc, exc.__traceback__)
-            raise
-        lanes = [self.stream.open(length) for _ in range(info.channels)]
-        return _File(job, info, lanes, _conformed(info), stack, sink, scratch)
+        if self.spec is None:
+            scratch = stack.enter_context(atomic_path(job.output))
+        else:
+            scratch = stack.enter_context(scratch_file(job.output.parent, job.output.name + ".restored.wav"))
+        file = _File(job, info, stack, scratch)
+        live.append(file)  # from here on, a failure or an interrupt removes the temporary file
+        big = length * info.channels * 4 > WAV_LIMIT_BYTES
+        file.sink = sf.SoundFile(scratch, "w", RATE, info.channels, subtype="FLOAT", format="RF64" if big else "WAV")
+        stack.callback(file.sink.close)  # runs before the rename (the stack unwinds in reverse)
+        file.blocks = _conformed(info)
+        file.lanes = [self.stream.open(length) for _ in range(info.channels)]
+        return file
 
-    def _fail(self, file: _File, active: list[_File], exc: DxkitError,
-              finish: Callable[[Outcome], None]) -> None:
-        active.remove(file)
+    def _check_length(self, file: _File) -> None:
+        received = file.lanes[0].places[0].received
+        expected = file.lanes[0].length
+        if received < expected - LENGTH_SLACK:
+            raise AudioInputError(f"{file.job.source}: decoded {received} samples at 48 kHz where the header "
+                                  f"promises {expected}; the file is damaged or truncated")
+
+    def _deliver(self, file: _File) -> DeliveryResult:
+        result = deliver(file.scratch, file.job.output, self.spec)
+        if self.settings.reports:
+            write_report(result, file.job.output.parent)
+        return result
+
+    def _close_lanes(self, file: _File) -> None:
         for lane in file.lanes:
-            self.stream.close(lane)
-        self._abort(file, exc)
-        finish(Outcome(file.job, file.info.duration_s, failure=exc))
+            if lane in self.stream.lanes:
+                self.stream.close(lane)
+
+    def _fail(self, job: Job, live: list[_File], exc: BaseException,
+              on_outcome: Callable[[Outcome], None]) -> None:
+        """Drop ``job``'s file if it got that far, remove its temporary files, report ``exc``."""
+        if not isinstance(exc, DxkitError):  # a decoder's or library's own error: say which file
+            exc = AudioInputError(f"{job.source}: {first_line(exc)}")
+        seconds = 0.0
+        for file in [f for f in live if f.job is job]:
+            self._close_lanes(file)
+            self._abort(file, exc)
+            live.remove(file)
+            seconds = file.info.duration_s
+        on_outcome(Outcome(job, seconds, failure=exc))
 
     @staticmethod
     def _abort(file: _File, exc: BaseException) -> None:
@@ -290,8 +308,3 @@ def _conformed(info: AudioInfo) -> Iterator[np.ndarray | None]:
             yield np.ascontiguousarray(tail.T)
     while True:
         yield None
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -49,6 +49,7 @@ class Lane:
     places: list[_Place]
     out: list[torch.Tensor] = field(default_factory=list)
     emitted: int = 0
+    failed: bool = False  # a network produced NaN or Inf on this lane; its output is not to be used
 
     @property
     def done(self) -> bool:
@@ -60,7 +61,9 @@ class Stream:
     """Runs ``nets`` in order over any number of lanes; see the module docstring.
 
     ``strength`` holds each network's attenuation limit in dB (None: no limit). On CUDA,
-    ``precision`` ``"bf16"`` or ``"fp16"`` runs the networks under autocast; the STFTs stay float32.
+    ``precision`` ``"bf16"`` or ``"fp16"`` runs the networks under autocast; the STFTs and the
+    networks' input features stay float32. The networks are moved to ``device`` and put in eval
+    mode (in place).
     """
 
     def __init__(self, nets: list[BandNet], strength: list[float | None] | None = None,
@@ -73,8 +76,8 @@ class Stream:
             raise ValueError(f"precision {precision} needs a CUDA device; use fp32 on {self.device.type}")
         self.nets = [net.to(self.device).eval() for net in nets]
         for net in self.nets:
-            if net.n_fft % net.hop:
-                raise ValueError("streaming needs a window that is a whole number of hops")
+            if net.n_fft != 2 * net.hop:  # the frame count and the overlap-add assume two frames per sample
+                raise ValueError("streaming needs a window of exactly two hops")
         self.strength = list(strength) if strength is not None else [None] * len(nets)
         self.chunk_frames, self.max_batch = chunk_frames, max_batch
         self.autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
@@ -150,11 +153,12 @@ class Stream:
         left = self._total_frames(net, lane.length) - place.frames_done
         if left <= 0:
             return 0
-        if place.finished:
-            needed = (left - 1) * net.hop + net.n_fft
+        if place.finished:  # pad one chunk at a time, so memory stays bounded here too
+            count = min(left, self.chunk_frames)
+            needed = (count - 1) * net.hop + net.n_fft
             if place.pending.numel() < needed:
                 place.pending = torch.cat([place.pending, place.pending.new_zeros(needed - place.pending.numel())])
-            return min(left, self.chunk_frames)
+            return count
         available = (place.pending.numel() - net.n_fft) // net.hop + 1 if place.pending.numel() >= net.n_fft else 0
         return self.chunk_frames if min(available, left) >= self.chunk_frames else 0
 
@@ -168,6 +172,7 @@ class Stream:
                       torch.cat([p.state.past for p in places], dim=0))
         with torch.autocast(self.device.type, dtype=self.autocast, enabled=self.autocast is not None):
             spec, state = net.enhance(spec, state, strength_db=self.strength[index])
+        finite = torch.isfinite(torch.view_as_real(spec)).flatten(1).all(dim=1).tolist()
         pieces = torch.fft.irfft(spec, n=net.n_fft, dim=-1) * net.window  # [B, count, n_fft]
 
         hop, overlap = net.hop, net.n_fft - net.hop
@@ -182,6 +187,7 @@ class Stream:
             place.tail = summed[row, count * hop:].clone()
             place.state = State(state.hidden[:, row:row + 1].clone(), state.past[row:row + 1].clone())
             place.frames_done += count
+            lane.failed |= not finite[row]
             out = complete[row]
             drop = min(place.skip, out.numel())
             place.skip -= drop

@@ -115,7 +115,11 @@ class BandNet(nn.Module):
         """Enhance ``[B, frames, bins]`` complex spectra; returns the spectra and the next state."""
         batch, frames, _ = spec.shape
         state = state or self.initial_state(batch, spec.device)
-        x = self.encoder(self.features(spec))
+        with torch.autocast(spec.device.type, enabled=False):
+            # band energies span far more than fp16's range (a pop's band sum passes 65504,
+            # silence's falls under 1e-10): the features are always float32, autocast or not
+            features = self.features(spec)
+        x = self.encoder(features)
         h, hidden = self.gru(x, state.hidden)
         h = torch.cat([h, x], dim=-1)
         gains = torch.sigmoid(self.gain_head(h).float())[..., self.gain_index]

@@ -198,3 +198,56 @@ def test_batch_delivers_to_a_spec_with_reports_beside_the_files(tmp_path):
     assert files_under(tmp_path / "out" / "day 1") == {"sc1.mp3", "sc1.mp3.qc.json", "sc1.mp3.qc.html"}
     with pytest.raises(ValueError, match="lanes"):
         run_batch(src, tmp_path / "out", Settings(["debug"], lanes=0))
+
+
+def test_odd_files_fail_alone_nan_output_is_never_kept(tmp_path):
+    import torch
+
+    from dxkit import models
+    from dxkit.models.bandnet import BandNet
+
+    src = tmp_path / "in"
+    src.mkdir()
+    sf.write(src / "one_sample.wav", np.zeros((1, 1), np.float32), 96000, subtype="FLOAT")
+    write(src / "good.wav", programme(0.5, 48000, channels=1), 48000)
+    summary = run_batch(src, tmp_path / "out", Settings(["debug"]))
+    assert sorted(Path(d.output).name for d in summary.restored) == ["good.wav", "one_sample.wav"]
+    assert sf.info(tmp_path / "out" / "one_sample.wav").frames == 1
+
+    args = {"hidden": 8, "layers": 1, "df_bins": 8, "df_order": 2, "bands": 16}
+    broken = BandNet(**args)
+    with torch.no_grad():
+        broken.gain_head.bias.fill_(float("nan"))
+    weights = tmp_path / "nan.safetensors"
+    models.save(broken, weights, "bandnet", args)
+    bad = run_batch(src, tmp_path / "out_nan", Settings([str(weights)]))
+    assert not bad.restored and all("NaN or Inf" in d.error for d in bad.failed)
+    assert files_under(tmp_path / "out_nan") == set()
+
+
+def test_the_manifest_survives_a_renamed_out_dir_and_a_changed_world(tmp_path, monkeypatch):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(2):
+        write(src / f"f{i}.wav", programme(0.5, 48000, channels=1, seed=i), 48000)
+    out = tmp_path / "out"
+    run_batch(src, out, Settings(["debug"]), shard=Shard(rank=1, world=2))  # f1 with the first settings
+    run_batch(src, out, Settings(["debug"], {"debug": 6.0}))  # both with new settings, one process
+    monkeypatch.chdir(tmp_path)
+    again = run_batch(Path("in"), Path("out"), Settings(["debug"], {"debug": 6.0}))  # relative spelling
+    assert (len(again.restored), len(again.skipped)) == (0, 2)
+    with_reports = run_batch(src, out, Settings(["debug"], {"debug": 6.0}, reports=True))
+    assert len(with_reports.restored) == 2  # reports are part of the settings
+
+
+def test_names_that_would_collide_and_in_equals_out(tmp_path):
+    from dxkit.infer.batch import plan_jobs
+
+    files = [Path("a.wav"), Path("a.flac"), Path("a.wav.mp3")]
+    jobs, clashes = plan_jobs(Path("/in"), Path("/out"), files, ".wav")
+    assert [j.output.name for j in jobs] == ["a.flac.wav"]
+    assert sorted(j.source.name for j in clashes) == ["a.wav", "a.wav.mp3"]
+    src = tmp_path / "in"
+    src.mkdir()
+    with pytest.raises(ValueError, match="is the input folder"):
+        run_batch(src, src, Settings(["debug"]))

@@ -121,3 +121,15 @@ def test_runs_under_bf16_autocast():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         y = net(torch.randn(1, 9600) * 0.1)
     assert torch.isfinite(y).all() and y.shape == (1, 9600)
+
+
+def test_fp16_autocast_keeps_silence_and_loud_pops_finite():
+    from dxkit import models
+
+    net = models.load("debug")
+    wave = torch.zeros(1, 48000 * 2)
+    t = torch.arange(1200) / 48000
+    wave[0, 60000:61200] = 0.95 * torch.sin(2 * torch.pi * 60 * t)  # a loud low bump after silence
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.float16):
+        out = net(wave)
+    assert torch.isfinite(out).all()
