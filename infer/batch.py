@@ -418,6 +418,17 @@ def _run_workers(todo: list[Job], settings: Settings, jobs: int, take: Callable[
         for w in workers:  # SIGTERM: each worker removes its temporary files, then exits
             if w.is_alive():
                 w.terminate()
+        while running:  # record what the workers finish while they stop (deliveries under way)
+            try:
+                done = queue.get(timeout=0.5)
+            except Empty:
+                if not any(w.is_alive() for w in workers):
+                    break
+                continue
+            if done is None:
+                running -= 1
+            else:
+                take(done)
         raise
     finally:
         for w in workers:
