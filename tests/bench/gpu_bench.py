@@ -85,12 +85,14 @@ def floor_estimate() -> None:
 
 
 def engine(lanes: int, precision: str, seconds: int, device: torch.device) -> tuple[float, float]:
+    cuda = device.type == "cuda"
     nets = [models.load(n) for n in CHAIN]
     stream = Stream(nets, device=device, precision=precision, max_batch=lanes)
     signal = 0.05 * torch.randn(48000, device=device)
-    torch.cuda.reset_peak_memory_stats(device)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
+        torch.cuda.synchronize(device)
     handles = [stream.open(seconds * 48000) for _ in range(lanes)]
-    torch.cuda.synchronize(device)
     t0 = time.perf_counter()
     for second in range(seconds):
         for lane in handles:
@@ -98,9 +100,10 @@ def engine(lanes: int, precision: str, seconds: int, device: torch.device) -> tu
         stream.run()
         for lane in handles:
             stream.take(lane)
-    torch.cuda.synchronize(device)
+    if cuda:
+        torch.cuda.synchronize(device)
     taken = time.perf_counter() - t0
-    return lanes * seconds / taken, torch.cuda.max_memory_allocated(device) / 2 ** 20
+    return lanes * seconds / taken, torch.cuda.max_memory_allocated(device) / 2 ** 20 if cuda else float("nan")
 
 
 def main() -> None:
@@ -109,17 +112,18 @@ def main() -> None:
     parser.add_argument("--precisions", default="fp32,bf16,fp16")
     parser.add_argument("--seconds", type=int, default=20, help="audio per lane in the engine test")
     parser.add_argument("--files", type=int, default=400, help="files of 30 s for the end-to-end batch")
+    parser.add_argument("--device", default="cuda", help="cuda (default); cpu only to try the script out")
     args = parser.parse_args()
     print(f"torch {torch.__version__}")
     floor_estimate()
-    if not torch.cuda.is_available():
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
         print("no CUDA device here: the GPU measurements need one (run this on a GPU machine)")
         return
-    device = torch.device("cuda", 0)
-    print(f"device: {torch.cuda.get_device_name(device)}")
+    print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else device}")
     print(f"{'lanes':>6} {'precision':>9} {'x real time':>12} {'peak MB':>9}")
     best = (0.0, 0, "fp32")
-    engine(64, "fp32", 2, device)  # warm-up: cuDNN plans, allocator
+    engine(min(64, max(int(x) for x in args.lanes.split(","))), "fp32", 2, device)  # warm-up: cuDNN plans, allocator
     for lanes in (int(x) for x in args.lanes.split(",")):
         for precision in args.precisions.split(","):
             speed, peak = engine(lanes, precision, args.seconds, device)
@@ -134,8 +138,9 @@ def main() -> None:
             sf.write(src / f"take_{i:04d}.wav", np.resize(np.roll(audio, 4801 * i), 48000 * 30), 48000,
                      subtype="PCM_24")
         restore_files([Job(src / "take_0000.wav", Path(tmp) / "warm.wav")],
-                      Settings(CHAIN, device="cuda", precision=precision))
-        summary = run_batch(src, Path(tmp) / "out", Settings(CHAIN, device="cuda", precision=precision, lanes=lanes))
+                      Settings(CHAIN, device=args.device, precision=precision))
+        summary = run_batch(src, Path(tmp) / "out", Settings(CHAIN, device=args.device, precision=precision,
+                                                             lanes=lanes))
         print(f"dxkit batch end to end, {args.files} files of 30 s, {lanes} lanes, {precision}: "
               f"{summary.seconds_audio / summary.seconds_taken:,.0f}x real time, "
               f"{len(summary.restored) / summary.seconds_taken:.1f} files/s, {len(summary.failed)} failed")
