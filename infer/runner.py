@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import os
 import resource
 from collections import deque
 from dataclasses import dataclass, field
@@ -108,13 +109,14 @@ def load_chain(chain: list[str]) -> list[torch.nn.Module]:
 class Runner:
     """Restores jobs with one set of networks on one device; see the module docstring."""
 
-    def __init__(self, settings: Settings, io_threads: int = 2) -> None:
+    def __init__(self, settings: Settings, io_threads: int | None = None) -> None:
         self.settings = settings
         self.spec = None if settings.spec == "none" else specs.resolve(settings.spec)
         device = resolve_device(settings.device)
         self.stream = Stream(load_chain(settings.chain), [settings.strength.get(n) for n in settings.chain],
                              device, settings.chunk_frames, settings.precision or default_precision(device))
-        self.io_threads = io_threads
+        # a GPU at 1000x real time needs several cores decoding; the CPU path needs its cores itself
+        self.io_threads = io_threads or (max(2, min(8, (os.cpu_count() or 2) // 2)) if device.type != "cpu" else 2)
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         self.max_open = max(1, (soft - 64) // FILES_PER_DESCRIPTOR_BUDGET) if soft > 0 else 1 << 30
 
