@@ -24,6 +24,9 @@ def simulate(rng: np.random.Generator, rt60_s: float) -> np.ndarray:
     """One RIR at 48 kHz from a random shoebox room tuned (Sabine) to about ``rt60_s``."""
     import pyroomacoustics as pra  # heavy import, only where rooms are made
 
+    # pyroomacoustics' ray tracer draws from its own generators (numpy's and C++'s), seeded from
+    # true randomness unless told: seed them from ours, or the same seed gives another room
+    pra.random.seed(int(rng.integers(2 ** 31)))
     dim = np.array([rng.uniform(3, 12), rng.uniform(3, 10), rng.uniform(2.4, 4.0)])
     absorption, _ = pra.inverse_sabine(rt60_s, dim)
     room = pra.ShoeBox(dim, fs=RATE, materials=pra.Material(min(absorption, 0.99)), max_order=3,
@@ -64,7 +67,7 @@ def normalise(rir: np.ndarray) -> np.ndarray:
 def bank(count: int, rt60_range: tuple[float, float], seed: int,
          cache_dir: str | os.PathLike | None = None) -> list[np.ndarray]:
     """``count`` simulated RIRs with RT60 uniform in ``rt60_range``; cached as .npz if asked."""
-    key = hashlib.sha1(f"{count}-{rt60_range}-{seed}-v1".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"{count}-{rt60_range}-{seed}-v2".encode()).hexdigest()[:12]
     cache = Path(cache_dir).expanduser() / f"rirs-{key}.npz" if cache_dir else None
     if cache and cache.exists():
         with np.load(cache) as f:
