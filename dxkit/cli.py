@@ -180,6 +180,7 @@ def cmd_restore(args) -> int:
         return _usage_error(f"report folder {args.report} does not exist")
     try:
         settings = _restore_settings(args)
+        settings.reports, settings.report_dir = bool(args.report), Path(args.report) if args.report else None
         suffix = ".wav" if args.spec == "none" else specs.resolve(args.spec).output.suffix
         jobs = _restore_jobs(args, suffix)
     except ValueError as exc:  # a bad chain, strength, device or weights file (models.WeightsError)
@@ -205,10 +206,6 @@ def cmd_restore(args) -> int:
         done = outcome.delivery
         if done is None:
             continue
-        if args.report:
-            from dxkit.deliver.report import write_report
-
-            write_report(done, args.report)
         for w in done.warnings:
             print(f"warning: {w}", file=sys.stderr)
         _print_requirements(done.requirements, "PASS" if done.passed else "FAIL")
@@ -376,9 +373,10 @@ def _raise_open_file_limit() -> None:
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
+    target = 65536 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
         with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else max(soft, 65536), hard))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def _restore_options(p) -> None:

@@ -339,10 +339,6 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
     planned, clashes = plan_jobs(in_dir, out_dir, files, suffix)
     planned = planned[shard.rank::shard.world]
     summary = BatchSummary(ignored=ignored)
-    clashes = clashes[shard.rank::shard.world]
-    for job in clashes:
-        summary.failed.append(Done(str(job.source), str(job.output), 0.0,
-                                   f"{job.source}: its output name {job.output.name} is taken by another input"))
     fingerprint = settings_fingerprint(settings)
     manifest = Manifest(out_dir, f"{shard.rank}-of-{shard.world}")
     todo = []
@@ -371,19 +367,22 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
             summary.seconds_audio += done.seconds_audio
         else:
             summary.failed.append(done)
-        progress(done, len(summary.restored) + len(summary.failed) - len(clashes), total)
+        progress(done, len(summary.restored) + len(summary.failed), total)
 
     if jobs == 1 or len(todo) <= 1:
         _work(todo, settings, None, take)
     else:
         _run_workers(todo, settings, jobs, take)
+    for job in clashes[shard.rank::shard.world]:
+        summary.failed.append(Done(str(job.source), str(job.output), 0.0,
+                                   f"{job.source}: its output name {job.output.name} is taken by another input"))
     summary.seconds_taken = time.perf_counter() - started
     return summary
 
 
 def _run_workers(todo: list[Job], settings: Settings, jobs: int, take: Callable[[Done], None]) -> None:
     """Share ``todo`` among ``jobs`` processes (largest files first, dealt round the workers)."""
-    order = sorted(todo, key=lambda j: -_size(j.source))
+    order = sorted(todo, key=lambda j: -(_stat_or_none(j.source) or (0, 0))[0])
     shares = [order[i::jobs] for i in range(jobs)]
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")  # torch and threads do not survive fork
@@ -440,10 +439,3 @@ def _stat_or_none(path: Path) -> tuple[int, int] | None:
         return _stat(path)
     except OSError:
         return None
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

@@ -19,7 +19,6 @@ import torch
 
 from dxkit.deliver.audio import check_output_path, scratch_file
 from dxkit.deliver.delivery import DeliveryResult
-from dxkit.deliver.report import write_report
 
 from .devices import default_precision, resolve_device
 from .runner import RATE, Job, Outcome, Runner, Settings, load_chain
@@ -125,7 +124,8 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
     AudioInputError or OutputError (nothing is written then), ValueError for bad options."""
     started = time.perf_counter()
     chain = parse_chain(chain) if isinstance(chain, str) else list(chain)
-    settings = Settings(chain, dict(strength or {}), spec, device, precision)
+    settings = Settings(chain, dict(strength or {}), spec, device, precision, reports=report is not None,
+                        report_dir=None if report is None else Path(report))
     if isinstance(source, np.ndarray):
         if sample_rate is None:
             raise ValueError("restore(array) needs its sample_rate")
@@ -147,7 +147,5 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
     outcome = restore_files([Job(Path(source), Path(output))], settings)[0]
     if outcome.failure is not None:
         raise outcome.failure
-    if report is not None and outcome.delivery is not None:
-        write_report(outcome.delivery, report)
     return RestoreResult(Path(source), Path(output), chain, settings.strength, outcome.seconds_audio,
                          time.perf_counter() - started, outcome.delivery)

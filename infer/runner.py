@@ -81,7 +81,8 @@ class Settings:
     precision: str | None = None  # None: bf16 on a CUDA GPU that has it, else fp32
     lanes: int = 16  # channels computed side by side in one device batch
     chunk_frames: int = CHUNK_FRAMES
-    reports: bool = False  # with a spec: write each file's QC report (.qc.json, .qc.html) beside it
+    reports: bool = False  # with a spec: write each file's QC report (.qc.json, .qc.html) ...
+    report_dir: Path | None = None  # ... into this folder (None: beside the file)
 
     def resolved_precision(self) -> str:
         """The precision the networks will run at on this machine."""
@@ -267,7 +268,7 @@ class Runner:
     def _deliver(self, file: _File) -> DeliveryResult:
         result = deliver(file.scratch, file.job.output, self.spec)
         if self.settings.reports:
-            write_report(result, file.job.output.parent)
+            write_report(result, self.settings.report_dir or file.job.output.parent)
         return result
 
     def _close_lanes(self, file: _File) -> None:
