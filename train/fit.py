@@ -59,7 +59,8 @@ def fit(cfg: DictConfig) -> Path:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model, family, args = build_model(cfg)
     system = RestorationSystem(model, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay,
-                               warmup_steps=cfg.optim.warmup_steps, max_steps=cfg.trainer.max_steps)
+                               warmup_steps=cfg.optim.warmup_steps, max_steps=cfg.trainer.max_steps,
+                               si_sdr_weight=cfg.loss.si_sdr_weight)
     output = Path(cfg.output).expanduser().resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     about = {"name": cfg.data.task, "init_from": cfg.init_from or "",

@@ -6,6 +6,11 @@ view of loss functions for supervised deep learning-based speech enhancement"). 
 weighs quiet parts (consonants, decays, the noise floor between words) closer to how they are
 heard. Bins above each example's true bandwidth are left out: a 16 kHz recording says nothing about
 what speech does above 8 kHz.
+
+An optional SI-SDR term (Le Roux et al., "SDR - half-baked or well done?", ICASSP 2019; combined
+with spectral terms as in Braun & Tashev 2021, sec. 3) scores the waveform, phase included, where
+the spectral terms weigh quiet bins up. It is measured below each example's bandwidth too, so
+that it never teaches the network to low-pass full-band speech.
 """
 
 from __future__ import annotations
@@ -18,14 +23,36 @@ LOSS_EPS = 1e-8  # keeps the gradient of |X|^-0.7 finite in silent bins
 
 
 class SpectralLoss(torch.nn.Module):
-    """``loss(estimate [B, T], target [B, T], bandwidth_hz [B]) -> scalar``."""
+    """``loss(estimate [B, T], target [B, T], bandwidth_hz [B]) -> scalar``; ``si_sdr_weight``
+    is per dB (0 leaves the SI-SDR term out)."""
 
     def __init__(self, sample_rate: int = 48000, resolutions: tuple[int, ...] = (512, 1024, 2048),
-                 complex_weight: float = 1.0) -> None:
+                 complex_weight: float = 1.0, si_sdr_weight: float = 0.0) -> None:
         super().__init__()
         self.sample_rate, self.resolutions, self.complex_weight = sample_rate, resolutions, complex_weight
+        self.si_sdr_weight = si_sdr_weight
         for n in resolutions:
             self.register_buffer(f"window{n}", torch.hann_window(n), persistent=False)
+
+    def keep(self, n: int, bins: int, bandwidth_hz: torch.Tensor) -> torch.Tensor:
+        """``[B, bins, 1]``: 1 for the bins of an ``n``-point STFT inside each example's bandwidth."""
+        freqs = torch.arange(bins, device=bandwidth_hz.device) * self.sample_rate / n
+        return (freqs[None, :] <= 0.95 * bandwidth_hz[:, None]).float()[..., None]
+
+    def si_sdr_db(self, estimate: torch.Tensor, target: torch.Tensor,
+                  bandwidth_hz: torch.Tensor) -> torch.Tensor:
+        """``[B]``: SI-SDR in dB of the estimate against the target, both low-passed (STFT bins
+        zeroed) at each example's bandwidth and made zero-mean."""
+        n = self.resolutions[len(self.resolutions) // 2]
+        window = getattr(self, f"window{n}")
+        spectra = [torch.stft(x, n, n // 4, window=window, return_complex=True) for x in (estimate, target)]
+        keep = self.keep(n, spectra[0].shape[1], bandwidth_hz)
+        est, ref = (torch.istft(x * keep, n, n // 4, window=window, length=target.shape[-1]) for x in spectra)
+        est, ref = est - est.mean(-1, keepdim=True), ref - ref.mean(-1, keepdim=True)
+        scale = (est * ref).sum(-1, keepdim=True) / ((ref * ref).sum(-1, keepdim=True) + LOSS_EPS)
+        projected = scale * ref
+        residual = est - projected
+        return 10 * torch.log10(((projected ** 2).sum(-1) + LOSS_EPS) / ((residual ** 2).sum(-1) + LOSS_EPS))
 
     def forward(self, estimate: torch.Tensor, target: torch.Tensor,
                 bandwidth_hz: torch.Tensor) -> torch.Tensor:
@@ -34,10 +61,12 @@ class SpectralLoss(torch.nn.Module):
             window = getattr(self, f"window{n}")
             est, ref = (compress(torch.stft(x, n, n // 4, window=window, return_complex=True), LOSS_EPS)
                         for x in (estimate, target))
-            freqs = torch.arange(est.shape[1], device=est.device) * self.sample_rate / n
-            keep = (freqs[None, :] <= 0.95 * bandwidth_hz[:, None]).to(est.real.dtype)[..., None]
+            keep = self.keep(n, est.shape[1], bandwidth_hz).to(est.real.dtype)
             count = keep.sum() * est.shape[-1] + 1e-8
             magnitude = ((est.abs() - ref.abs()) ** 2 * keep).sum() / count
             complex_term = ((est - ref).abs() ** 2 * keep).sum() / count
             total = total + magnitude + self.complex_weight * complex_term
-        return total / len(self.resolutions)
+        total = total / len(self.resolutions)
+        if self.si_sdr_weight:
+            total = total - self.si_sdr_weight * self.si_sdr_db(estimate, target, bandwidth_hz).mean()
+        return total

@@ -15,10 +15,10 @@ class RestorationSystem(L.LightningModule):
     with the spectral loss; AdamW, linear warm-up, cosine decay to 1 % over ``max_steps``."""
 
     def __init__(self, model: torch.nn.Module, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 warmup_steps: int = 200, max_steps: int = 10000) -> None:
+                 warmup_steps: int = 200, max_steps: int = 10000, si_sdr_weight: float = 0.0) -> None:
         super().__init__()
         self.model = model
-        self.loss = SpectralLoss()
+        self.loss = SpectralLoss(si_sdr_weight=si_sdr_weight)
         self.lr, self.weight_decay = lr, weight_decay
         self.warmup_steps, self.max_steps = warmup_steps, max_steps
 

@@ -74,6 +74,24 @@ def test_loss_is_zero_on_a_match_and_ignores_bins_above_the_bandwidth():
     assert narrow < 0.02 * wide
 
 
+
+def test_si_sdr_term_matches_the_metric_and_ignores_bins_above_the_bandwidth():
+    from dxkit.train.metrics import si_sdr
+
+    rng = np.random.default_rng(1)
+    ref = band_pass(rng.standard_normal(9600), 48000, 100, 6000)
+    est = ref + 0.3 * band_pass(rng.standard_normal(9600), 48000, 100, 6000)
+    hf = band_pass(rng.standard_normal(9600), 48000, 12000, 20000)
+    tensors = [torch.tensor(np.stack([a, a]), dtype=torch.float32) for a in (est, ref, est + hf)]
+    loss = SpectralLoss(si_sdr_weight=0.01)
+    wide, narrow = torch.tensor([24000.0, 24000.0]), torch.tensor([8000.0, 8000.0])
+    measured = loss.si_sdr_db(tensors[0], tensors[1], wide)
+    assert abs(float(measured[0]) - si_sdr(ref, est)) < 0.05
+    assert abs(float(loss.si_sdr_db(tensors[2], tensors[1], narrow)[0]) - float(measured[0])) < 0.05
+    assert float(loss.si_sdr_db(tensors[2], tensors[1], wide)[0]) < float(measured[0]) - 1
+    plain = SpectralLoss()(tensors[0], tensors[1], wide)
+    assert abs(float(loss(tensors[0], tensors[1], wide) - plain) + 0.01 * float(measured.mean())) < 1e-5
+
 def test_babble_never_holds_the_voice_being_degraded():
     from dxkit.train.corpus import Clip
 
