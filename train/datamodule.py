@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import lightning as L
+import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from . import rooms
+from . import render, rooms
 from .corpus import load_folder, read_exclusions
 from .dataset import MixtureStream
 from .mixtures import MixSettings, Mixer
@@ -49,9 +50,28 @@ class MixtureData(L.LightningDataModule):
         print(f"data: {len(speech)} speech files ({sum(len(c.audio) for c in speech) / 48000 / 60:.1f} min), "
               f"{len(noise)} noise files, {len(self.mixer.rirs)} rooms", flush=True)
 
+    def on_device(self) -> bool:
+        """Whether the room and noise are rendered on the training device (``data.render``:
+        ``device``, ``worker``, or ``auto``, which is the device when it is not the CPU and the
+        task allows it)."""
+        choice = self.cfg.get("render", "auto")
+        if choice not in ("auto", "device", "worker"):
+            raise ValueError(f"data.render={choice}: use auto, device or worker")
+        if choice == "auto":
+            device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+            return device.type != "cpu" and self.cfg.task in render.TASKS
+        return choice == "device"
+
     def train_dataloader(self) -> DataLoader:
         rank = self.trainer.global_rank if self.trainer else 0
-        stream = MixtureStream(self.mixer, self.cfg.seconds, self.seed, rank)
+        stream = MixtureStream(self.mixer, self.cfg.seconds, self.seed, rank, recipes=self.on_device())
         workers = self.cfg.num_workers
         return DataLoader(stream, batch_size=self.cfg.batch_size, num_workers=workers,
                           persistent_workers=workers > 0)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """Renders a batch of recipes where it now is (the training device)."""
+        if len(batch) == 3:  # already rendered in the loader
+            return batch
+        speech, target_ir, input_ir, noise, gain, clip, bandwidth = batch
+        return (*render.full_scale(*render.render(speech, target_ir, input_ir, noise, gain, clip)), bandwidth)

@@ -6,24 +6,31 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from . import render
 from .mixtures import Mixer
 
 
 class MixtureStream(IterableDataset):
-    """Yields ``(noisy [T], target [T], bandwidth_hz)`` tensors, forever. Every process rank and
-    loader worker draws from its own seeded generator, so runs are reproducible and no two
-    workers repeat each other."""
+    """Yields ``(noisy [T], target [T], bandwidth_hz)`` tensors, forever; or, with ``recipes``,
+    ``Recipe.tensors()`` for the training device to render (``render.render``). Every process
+    rank and loader worker draws from its own seeded generator, so runs are reproducible and no
+    two workers repeat each other; both forms give the same examples for the same seed."""
 
-    def __init__(self, mixer: Mixer, seconds: float, seed: int, rank: int = 0) -> None:
+    def __init__(self, mixer: Mixer, seconds: float, seed: int, rank: int = 0, recipes: bool = False) -> None:
+        if recipes and mixer.task not in render.TASKS:
+            raise ValueError(f"{mixer.task} examples cannot be rendered on the training device: "
+                             f"only {' and '.join(render.TASKS)} can")
         self.mixer, self.samples, self.seed, self.rank = mixer, int(seconds * 48000), seed, rank
+        self.recipes = recipes
 
     def __iter__(self):
         info = get_worker_info()
         worker = info.id if info else 0
         rng = np.random.default_rng([self.seed, self.rank, worker])
         while True:
+            if self.recipes:
+                yield self.mixer.recipe(rng, self.samples).tensors()
+                continue
             ex = self.mixer.example(rng, self.samples)
-            peak = max(float(np.max(np.abs(ex.noisy))), 1e-9)
-            scale = min(1.0, 0.99 / peak)  # keep the input inside full scale, as a file would be
-            yield (torch.from_numpy(ex.noisy * scale), torch.from_numpy(ex.target * scale),
-                   torch.tensor(ex.bandwidth_hz, dtype=torch.float32))
+            noisy, target = render.full_scale(torch.from_numpy(ex.noisy)[None], torch.from_numpy(ex.target)[None])
+            yield noisy[0], target[0], torch.tensor(ex.bandwidth_hz, dtype=torch.float32)

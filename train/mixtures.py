@@ -23,9 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from scipy import signal
 
-from . import plosives, rooms
+from . import plosives, render, rooms
 from .corpus import RATE, Clip
 from .levels import active_rms
 from .noise import noise as synth_noise
@@ -74,7 +75,9 @@ def random_eq(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
 
 
 def convolve(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
-    return signal.fftconvolve(x, rir)[:len(x)].astype(np.float32)
+    """``x`` through the room ``rir``, as long as ``x`` (``render.convolve`` on numpy arrays)."""
+    ir = np.asarray(rir[:len(x)], np.float32)
+    return render.convolve(torch.from_numpy(np.asarray(x, np.float32)), torch.from_numpy(ir)).numpy()
 
 
 class Mixer:
@@ -130,27 +133,50 @@ class Mixer:
 
     def example(self, rng: np.random.Generator, n: int, clip: Clip | None = None) -> Example:
         """One random example of ``n`` samples (from ``clip`` if given)."""
+        if self.task in render.TASKS:
+            recipe = self.recipe(rng, n, clip)
+            noisy, target = render.render_one(recipe)
+            return Example(noisy, target, recipe.bandwidth_hz)
+        return self.rendered(rng, n, clip)
+
+    def dry(self, rng: np.random.Generator, n: int, clip: Clip) -> tuple[np.ndarray, float]:
+        """A segment of ``clip``, sometimes EQ'd, at a random level, and its bandwidth."""
         s = self.settings
-        clip = clip or self.pick(rng)
         speech, bandwidth = self.segment(rng, n, clip)
         if rng.random() < s.p_eq:
             speech = random_eq(rng, speech)
-        speech = speech / active_rms(speech) * np.float32(10 ** (rng.uniform(*s.level_dbfs) / 20))
-        mask = None
+        return speech / active_rms(speech) * np.float32(10 ** (rng.uniform(*s.level_dbfs) / 20)), bandwidth
+
+    def recipe(self, rng: np.random.Generator, n: int, clip: Clip | None = None) -> render.Recipe:
+        """A denoise or dereverb example before its room and noise (see ``render``)."""
+        if self.task not in render.TASKS:
+            raise ValueError(f"{self.task} examples are made on the CPU whole, not from a recipe")
+        s = self.settings
+        clip = clip or self.pick(rng)
+        speech, bandwidth = self.dry(rng, n, clip)
         if self.task == "denoise":
-            if self.rirs and rng.random() < s.p_reverb:
-                speech = convolve(speech, self.room(rng))
-            target = speech
-            noisy = speech + self.noise(rng, n, clip) * active_rms(speech) * 10 ** (-rng.uniform(*s.snr_db) / 20)
-            if rng.random() < s.p_clip:
-                limit = np.max(np.abs(noisy)) * rng.uniform(0.3, 0.9)
-                noisy = np.clip(noisy, -limit, limit)
-        elif self.task == "dereverb":
-            rir = self.room(rng)
-            target = convolve(speech, rooms.early_part(rir))
-            wet = convolve(speech, rir)
-            noisy = wet + self.noise(rng, n, clip) * active_rms(wet) * 10 ** (-rng.uniform(*s.residual_snr_db) / 20)
-        elif self.task == "deplosive":
+            room = self.room(rng) if self.rirs and rng.random() < s.p_reverb else np.ones(1, np.float32)
+            target_ir = input_ir = room
+            noise = self.noise(rng, n, clip)
+            gain = 10 ** (-rng.uniform(*s.snr_db) / 20)
+            limit = rng.uniform(0.3, 0.9) if rng.random() < s.p_clip else 0.0
+        else:
+            input_ir = self.room(rng)
+            target_ir = rooms.early_part(input_ir)
+            noise = self.noise(rng, n, clip)
+            gain = 10 ** (-rng.uniform(*s.residual_snr_db) / 20)
+            limit = 0.0
+        return render.Recipe(np.asarray(speech, np.float32), target_ir, input_ir,
+                             np.asarray(noise, np.float32), float(gain), float(limit), bandwidth)
+
+    def rendered(self, rng: np.random.Generator, n: int, clip: Clip | None) -> Example:
+        """A deplosive or chain example, made whole on the CPU: its pops are placed on the
+        speech as the room left it, so the room cannot wait for the training device."""
+        s = self.settings
+        clip = clip or self.pick(rng)
+        speech, bandwidth = self.dry(rng, n, clip)
+        mask = None
+        if self.task == "deplosive":
             if self.rirs and rng.random() < s.p_reverb:
                 speech = convolve(speech, rooms.early_part(self.room(rng)))
             if rng.random() < s.p_noisy_pops:  # it runs first in the chain, on noisy dialogue

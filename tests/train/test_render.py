@@ -1,0 +1,54 @@
+"""The room and noise stage: one torch implementation, rendered in the loader or on the device."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import signal
+
+from dxkit.train import render, rooms
+from dxkit.train.corpus import load_folder
+from dxkit.train.dataset import MixtureStream
+from dxkit.train.levels import active_rms, batch_active_rms
+from dxkit.train.mixtures import MixSettings, Mixer
+
+
+def test_convolve_is_the_first_samples_of_the_full_convolution():
+    rng = np.random.default_rng(0)
+    x, ir = rng.standard_normal(5000), rng.standard_normal(7000) * np.exp(-np.arange(7000) / 800)
+    want = signal.fftconvolve(x, ir)[:5000]
+    for convolve in (render.convolve, render.fft_convolve):  # the CPU's and the devices' way
+        got = convolve(torch.tensor(x), torch.tensor(ir)).numpy()
+        assert np.max(np.abs(got - want)) < 1e-9 * np.max(np.abs(want))
+    assert torch.equal(render.convolve(torch.tensor(x), torch.tensor([0.5], dtype=torch.float64)),
+                       torch.tensor(x) * 0.5)
+
+
+def test_batch_active_rms_matches_each_row_and_ignores_pauses():
+    t = np.arange(48000) / 48000
+    tone = 0.1 * np.sin(2 * np.pi * 440 * t) * (t < 0.5)  # half a second of tone, then silence
+    rows = torch.tensor(np.stack([tone, 2 * tone, np.zeros_like(tone)]))
+    levels = batch_active_rms(rows)
+    assert float(levels[0]) == pytest.approx(0.1 / np.sqrt(2), rel=1e-4)
+    assert float(levels[1]) == pytest.approx(2 * active_rms(tone), rel=1e-9)
+    assert float(levels[2]) == pytest.approx(1e-12)
+
+
+@pytest.mark.parametrize("task", ["denoise", "dereverb"])
+def test_device_rendering_gives_the_loader_examples(speech_dir, task):
+    clips = load_folder([speech_dir])
+    bank = rooms.bank(3, (0.3, 0.8), seed=1)
+    settings = MixSettings(p_reverb=1.0 if task == "denoise" else 0.3, p_clip=0.5)
+    mixer = Mixer(task, clips, bank, settings=settings)
+    loader = [next(iter(torch.utils.data.DataLoader(MixtureStream(mixer, 0.5, 4, recipes=r), batch_size=6)))
+              for r in (False, True)]
+    rendered = render.full_scale(*render.render(*loader[1][:6]))
+    for want, got in zip(loader[0][:2], rendered):
+        assert torch.max(torch.abs(want - got)) < 1e-5 * torch.max(torch.abs(want))
+    assert torch.equal(loader[0][2], loader[1][6])
+    assert not torch.allclose(loader[0][0], loader[0][1], atol=1e-3)  # there was noise to add
+
+
+def test_recipes_are_refused_for_tasks_that_need_the_room_first(speech_dir):
+    mixer = Mixer("deplosive", load_folder([speech_dir]))
+    with pytest.raises(ValueError, match="cannot be rendered on the training device"):
+        MixtureStream(mixer, 0.5, 0, recipes=True)
