@@ -38,6 +38,7 @@ class MixtureData(L.LightningDataModule):
         super().__init__()
         self.cfg, self.seed = cfg, seed
         self.mixer: Mixer | None = None
+        self.recipes = False  # whether training batches arrive as recipes to render
 
     def setup(self, stage: str | None = None) -> None:
         if self.mixer is not None:
@@ -54,24 +55,32 @@ class MixtureData(L.LightningDataModule):
         """Whether the room and noise are rendered on the training device (``data.render``:
         ``device``, ``worker``, or ``auto``, which is the device when it is not the CPU and the
         task allows it)."""
-        choice = self.cfg.get("render", "auto")
+        choice, task = self.cfg.get("render", "auto"), self.cfg.task
         if choice not in ("auto", "device", "worker"):
             raise ValueError(f"data.render={choice}: use auto, device or worker")
+        if choice == "device" and task not in render.RECIPE_TASKS:
+            raise ValueError(f"data.render=device: {task} examples are made whole in the loader; "
+                             f"only {' and '.join(render.RECIPE_TASKS)} render on the device")
         if choice == "auto":
             device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
-            return device.type != "cpu" and self.cfg.task in render.TASKS
+            return device.type != "cpu" and task in render.RECIPE_TASKS
         return choice == "device"
 
     def train_dataloader(self) -> DataLoader:
         rank = self.trainer.global_rank if self.trainer else 0
-        stream = MixtureStream(self.mixer, self.cfg.seconds, self.seed, rank, recipes=self.on_device())
+        self.recipes = self.on_device()
+        stream = MixtureStream(self.mixer, self.cfg.seconds, self.seed, rank, recipes=self.recipes)
         workers = self.cfg.num_workers
         return DataLoader(stream, batch_size=self.cfg.batch_size, num_workers=workers,
                           persistent_workers=workers > 0)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """Renders a batch of recipes where it now is (the training device)."""
-        if len(batch) == 3:  # already rendered in the loader
+        """Renders a training batch of recipes where it now is (the training device), in float32
+        whatever precision Lightning converted the inputs to, and hands it on in that dtype."""
+        if not self.recipes or self.trainer is None or not self.trainer.training:
             return batch
         speech, target_ir, input_ir, noise, gain, clip, bandwidth = batch
-        return (*render.full_scale(*render.render(speech, target_ir, input_ir, noise, gain, clip)), bandwidth)
+        dtype = speech.dtype
+        noisy, target = render.full_scale(*render.render(
+            *(x.float() for x in (speech, target_ir, input_ir, noise, gain, clip))))
+        return noisy.to(dtype), target.to(dtype), bandwidth

@@ -16,7 +16,8 @@ def frame_power(x: np.ndarray, hop: int = FRAME) -> np.ndarray:
 
 
 def active_rms(x: np.ndarray, hop: int = FRAME) -> float:
-    """RMS over the 10 ms frames within 40 dB of the loudest: the level of speech, not pauses."""
+    """RMS over the 10 ms frames within 40 dB of the loudest: the level of speech, not pauses
+    (1e-12 for silence)."""
     return float(batch_active_rms(torch.from_numpy(np.asarray(x, np.float64))[None], hop)[0])
 
 

@@ -133,11 +133,11 @@ class Mixer:
 
     def example(self, rng: np.random.Generator, n: int, clip: Clip | None = None) -> Example:
         """One random example of ``n`` samples (from ``clip`` if given)."""
-        if self.task in render.TASKS:
+        if self.task in render.RECIPE_TASKS:
             recipe = self.recipe(rng, n, clip)
             noisy, target = render.render_one(recipe)
             return Example(noisy, target, recipe.bandwidth_hz)
-        return self.rendered(rng, n, clip)
+        return self._whole(rng, n, clip)
 
     def dry(self, rng: np.random.Generator, n: int, clip: Clip) -> tuple[np.ndarray, float]:
         """A segment of ``clip``, sometimes EQ'd, at a random level, and its bandwidth."""
@@ -149,8 +149,8 @@ class Mixer:
 
     def recipe(self, rng: np.random.Generator, n: int, clip: Clip | None = None) -> render.Recipe:
         """A denoise or dereverb example before its room and noise (see ``render``)."""
-        if self.task not in render.TASKS:
-            raise ValueError(f"{self.task} examples are made on the CPU whole, not from a recipe")
+        if self.task not in render.RECIPE_TASKS:
+            raise ValueError(f"{self.task} examples are made whole, not from a recipe")
         s = self.settings
         clip = clip or self.pick(rng)
         speech, bandwidth = self.dry(rng, n, clip)
@@ -169,7 +169,7 @@ class Mixer:
         return render.Recipe(np.asarray(speech, np.float32), target_ir, input_ir,
                              np.asarray(noise, np.float32), float(gain), float(limit), bandwidth)
 
-    def rendered(self, rng: np.random.Generator, n: int, clip: Clip | None) -> Example:
+    def _whole(self, rng: np.random.Generator, n: int, clip: Clip | None) -> Example:
         """A deplosive or chain example, made whole on the CPU: its pops are placed on the
         speech as the room left it, so the room cannot wait for the training device."""
         s = self.settings

@@ -20,15 +20,16 @@ from scipy import signal
 
 from .levels import batch_active_rms
 
-TASKS = ("denoise", "dereverb")  # the tasks made from a recipe
+RECIPE_TASKS = ("denoise", "dereverb")  # the tasks whose examples are made from a ``Recipe``
 
 
 @dataclass(frozen=True)
 class Recipe:
     """One example before its room and noise: 1-D float32 arrays and the drawn amounts.
 
-    ``noisy = clip(speech * input_ir + noise * active_rms(speech * input_ir) * noise_gain)``,
-    ``target = speech * target_ir``. An impulse response of one sample ``[1.0]`` is no room.
+    With ``wet = conv(speech, input_ir)``:
+    ``noisy = clip(wet + noise * active_rms(wet) * noise_gain)``, ``target = conv(speech, target_ir)``.
+    An impulse response of one sample ``[1.0]`` is no room.
     ``clip`` is the clipping level as a fraction of the mix's peak (0: no clipping).
     """
 
@@ -51,6 +52,7 @@ class Recipe:
 
 
 def fit_length(ir: np.ndarray, n: int) -> torch.Tensor:
+    """``ir`` as ``n`` float32 samples, cut or zero-padded, so responses of any length stack."""
     out = torch.zeros(n)
     m = min(n, len(ir))
     out[:m] = torch.from_numpy(np.asarray(ir[:m], np.float32))
@@ -80,7 +82,8 @@ def render(speech: torch.Tensor, target_ir: torch.Tensor, input_ir: torch.Tensor
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(noisy, target)``, each ``[B, T]``, from a batch of recipes (see ``Recipe``)."""
     target = convolve(speech, target_ir)
-    wet = target if input_ir is target_ir else convolve(speech, input_ir)
+    same_room = input_ir is target_ir or torch.equal(input_ir, target_ir)  # denoise: one room for both
+    wet = target if same_room else convolve(speech, input_ir)
     noisy = wet + noise * (batch_active_rms(wet) * noise_gain)[:, None]
     limit = (noisy.abs().amax(-1) * clip)[:, None]
     clipped = clip[:, None] > 0

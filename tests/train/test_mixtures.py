@@ -74,7 +74,6 @@ def test_loss_is_zero_on_a_match_and_ignores_bins_above_the_bandwidth():
     assert narrow < 0.02 * wide
 
 
-
 def test_si_sdr_term_matches_the_metric_and_ignores_bins_above_the_bandwidth():
     from dxkit.train.metrics import si_sdr
 
@@ -91,6 +90,9 @@ def test_si_sdr_term_matches_the_metric_and_ignores_bins_above_the_bandwidth():
     assert float(loss.si_sdr_db(tensors[2], tensors[1], wide)[0]) < float(measured[0]) - 1
     plain = SpectralLoss()(tensors[0], tensors[1], wide)
     assert abs(float(loss(tensors[0], tensors[1], wide) - plain) + 0.01 * float(measured.mean())) < 1e-5
+    mixed = loss.si_sdr_db(tensors[2], tensors[1], torch.tensor([8000.0, 24000.0]))  # per row
+    assert abs(float(mixed[0]) - float(measured[0])) < 0.05 and float(mixed[1]) < float(measured[0]) - 1
+
 
 def test_babble_never_holds_the_voice_being_degraded():
     from dxkit.train.corpus import Clip

@@ -1,12 +1,16 @@
 """The room and noise stage: one torch implementation, rendered in the loader or on the device."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from scipy import signal
 
 from dxkit.train import render, rooms
 from dxkit.train.corpus import load_folder
+from dxkit.train.datamodule import MixtureData
 from dxkit.train.dataset import MixtureStream
 from dxkit.train.levels import active_rms, batch_active_rms
 from dxkit.train.mixtures import MixSettings, Mixer
@@ -34,13 +38,16 @@ def test_batch_active_rms_matches_each_row_and_ignores_pauses():
 
 
 @pytest.mark.parametrize("task", ["denoise", "dereverb"])
-def test_device_rendering_gives_the_loader_examples(speech_dir, task):
+@pytest.mark.parametrize("convolution", ["cpu", "device"])
+def test_device_rendering_gives_the_loader_examples(speech_dir, monkeypatch, task, convolution):
     clips = load_folder([speech_dir])
     bank = rooms.bank(3, (0.3, 0.8), seed=1)
     settings = MixSettings(p_reverb=1.0 if task == "denoise" else 0.3, p_clip=0.5)
     mixer = Mixer(task, clips, bank, settings=settings)
     loader = [next(iter(torch.utils.data.DataLoader(MixtureStream(mixer, 0.5, 4, recipes=r), batch_size=6)))
               for r in (False, True)]
+    if convolution == "device":  # the batched torch FFT a GPU runs, here on the CPU
+        monkeypatch.setattr(render, "convolve", render.fft_convolve)
     rendered = render.full_scale(*render.render(*loader[1][:6]))
     for want, got in zip(loader[0][:2], rendered):
         assert torch.max(torch.abs(want - got)) < 1e-5 * torch.max(torch.abs(want))
@@ -48,7 +55,23 @@ def test_device_rendering_gives_the_loader_examples(speech_dir, task):
     assert not torch.allclose(loader[0][0], loader[0][1], atol=1e-3)  # there was noise to add
 
 
+def _data(speech_dir, task, choice, device):
+    cfg = OmegaConf.create({"task": task, "render": choice})
+    data = MixtureData(cfg, 0)
+    data.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device(device)))
+    return data
+
+
+def test_auto_renders_on_a_gpu_only_for_the_tasks_made_from_recipes(speech_dir):
+    assert _data(speech_dir, "dereverb", "auto", "cuda").on_device()
+    assert _data(speech_dir, "denoise", "auto", "cuda").on_device()
+    assert not _data(speech_dir, "deplosive", "auto", "cuda").on_device()
+    assert not _data(speech_dir, "dereverb", "auto", "cpu").on_device()
+    assert not _data(speech_dir, "dereverb", "worker", "cuda").on_device()
+
+
 def test_recipes_are_refused_for_tasks_that_need_the_room_first(speech_dir):
-    mixer = Mixer("deplosive", load_folder([speech_dir]))
-    with pytest.raises(ValueError, match="cannot be rendered on the training device"):
-        MixtureStream(mixer, 0.5, 0, recipes=True)
+    with pytest.raises(ValueError, match="only denoise and dereverb render on the device"):
+        _data(speech_dir, "deplosive", "device", "cuda").on_device()
+    with pytest.raises(ValueError, match="made whole, not from a recipe"):
+        Mixer("deplosive", load_folder([speech_dir])).recipe(np.random.default_rng(0), 4800)
