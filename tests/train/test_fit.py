@@ -75,3 +75,12 @@ def test_a_required_value_left_out_is_a_clear_error(tmp_path):
     run = subprocess.run([sys.executable, "-m", "dxkit.cli", "train", "model=debug"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0 and "speech_dirs" in run.stderr
+
+
+def test_a_bad_setting_is_a_one_line_error(tmp_path, speech_dir):
+    run = subprocess.run([sys.executable, "-m", "dxkit.cli", "train", "model=debug", "data.render=gpu",
+                          f"data.speech_dirs=[{speech_dir}]", f"output={tmp_path / 'x.safetensors'}", *TINY],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines()[-1] == "dxkit train: error: data.render=gpu: use auto, device or worker"
+    assert not (tmp_path / "x.safetensors").exists()
