@@ -154,18 +154,16 @@ class Mixer:
         s = self.settings
         clip = clip or self.pick(rng)
         speech, bandwidth = self.dry(rng, n, clip)
-        if self.task == "denoise":
+        denoise = self.task == "denoise"
+        if denoise:  # the target keeps the room, if any
             room = self.room(rng) if self.rirs and rng.random() < s.p_reverb else np.ones(1, np.float32)
             target_ir = input_ir = room
-            noise = self.noise(rng, n, clip)
-            gain = 10 ** (-rng.uniform(*s.snr_db) / 20)
-            limit = rng.uniform(0.3, 0.9) if rng.random() < s.p_clip else 0.0
         else:
             input_ir = self.room(rng)
             target_ir = rooms.early_part(input_ir)
-            noise = self.noise(rng, n, clip)
-            gain = 10 ** (-rng.uniform(*s.residual_snr_db) / 20)
-            limit = 0.0
+        noise = self.noise(rng, n, clip)
+        gain = 10 ** (-rng.uniform(*(s.snr_db if denoise else s.residual_snr_db)) / 20)
+        limit = rng.uniform(0.3, 0.9) if denoise and rng.random() < s.p_clip else 0.0
         return render.Recipe(np.asarray(speech, np.float32), target_ir, input_ir,
                              np.asarray(noise, np.float32), float(gain), float(limit), bandwidth)
 
