@@ -20,6 +20,9 @@ import torch
 from dxkit.models.bandnet import compress
 
 LOSS_EPS = 1e-8  # keeps the gradient of |X|^-0.7 finite in silent bins
+# A target quieter than -70 dBFS RMS has no SI-SDR worth scoring: its ratio is set by LOSS_EPS
+# (about -120 dB) and would outweigh the whole batch, so such rows are left out of the term.
+SI_SDR_SILENT_POWER = 10 ** (-70 / 10)
 
 
 class SpectralLoss(torch.nn.Module):
@@ -68,5 +71,8 @@ class SpectralLoss(torch.nn.Module):
             total = total + magnitude + self.complex_weight * complex_term
         total = total / len(self.resolutions)
         if self.si_sdr_weight:
-            total = total - self.si_sdr_weight * self.si_sdr_db(estimate, target, bandwidth_hz).mean()
+            scored = (target.float() ** 2).mean(-1) > SI_SDR_SILENT_POWER
+            if scored.any():
+                si_sdr = self.si_sdr_db(estimate, target, bandwidth_hz)[scored]
+                total = total - self.si_sdr_weight * si_sdr.mean()
         return total

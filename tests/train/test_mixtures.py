@@ -94,6 +94,18 @@ def test_si_sdr_term_matches_the_metric_and_ignores_bins_above_the_bandwidth():
     assert abs(float(mixed[0]) - float(measured[0])) < 0.05 and float(mixed[1]) < float(measured[0]) - 1
 
 
+def test_si_sdr_term_leaves_out_near_silent_targets():
+    rng = np.random.default_rng(2)
+    ref = torch.tensor(band_pass(rng.standard_normal(9600), 48000, 100, 6000).copy(), dtype=torch.float32)
+    est = ref + 0.3 * torch.tensor(band_pass(rng.standard_normal(9600), 48000, 100, 6000).copy(), dtype=torch.float32)
+    wide = torch.tensor([24000.0, 24000.0])
+    loss, plain = SpectralLoss(si_sdr_weight=0.01), SpectralLoss()
+    estimates, targets = torch.stack([est, est]), torch.stack([ref, 1e-5 * ref])  # row 2: about -100 dBFS
+    term = loss(estimates, targets, wide) - plain(estimates, targets, wide)
+    assert abs(float(term) + 0.01 * float(loss.si_sdr_db(est[None], ref[None], wide[:1])[0])) < 1e-5
+    assert float(loss(estimates, 1e-5 * targets, wide)) == float(plain(estimates, 1e-5 * targets, wide))
+
+
 def test_babble_never_holds_the_voice_being_degraded():
     from dxkit.train.corpus import Clip
 
