@@ -62,12 +62,24 @@ def fit_length(ir: np.ndarray, n: int) -> torch.Tensor:
 def convolve(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
     """``x [..., T] * ir [..., L]``, the first ``T`` samples (the room's onset stays aligned with
     the dry speech). On the CPU through scipy, whose FFT measured 2-3 times faster than this torch
-    build's on one core; elsewhere ``fft_convolve``."""
+    build's on one core; elsewhere ``batch_convolve``."""
     if ir.shape[-1] == 1:
         return x * ir
     if x.device.type == "cpu":
         return torch.from_numpy(signal.fftconvolve(x.numpy(), ir.numpy(), axes=-1)[..., :x.shape[-1]])
-    return fft_convolve(x, ir)
+    return batch_convolve(x, ir)
+
+
+def batch_convolve(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
+    """``convolve`` for ``[B, T]`` rows on a device: rows whose response is a unit impulse (no
+    room: most denoise examples) are copied, and only the others go through ``fft_convolve``."""
+    dry = (ir[:, 0] == 1) & (ir[:, 1:] == 0).all(-1)
+    if not dry.any():
+        return fft_convolve(x, ir)
+    out = x.clone()
+    if not dry.all():
+        out[~dry] = fft_convolve(x[~dry], ir[~dry])
+    return out
 
 
 def fft_convolve(x: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:

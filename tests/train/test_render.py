@@ -27,6 +27,19 @@ def test_convolve_is_the_first_samples_of_the_full_convolution():
                        torch.tensor(x) * 0.5)
 
 
+def test_batch_convolve_copies_the_rows_without_a_room_and_convolves_the_others():
+    rng = np.random.default_rng(1)
+    x = torch.tensor(rng.standard_normal((4, 3000)))
+    unit = torch.zeros(3000, dtype=torch.float64)
+    unit[0] = 1.0
+    room = torch.tensor(rng.standard_normal(3000) * np.exp(-np.arange(3000) / 300))
+    for irs in ([unit, room, unit, 0.5 * unit], [unit] * 4, [room] * 4):
+        got = render.batch_convolve(x, torch.stack(irs))
+        for row, ir in zip(range(4), irs):
+            want = signal.fftconvolve(x[row].numpy(), ir.numpy())[:3000]
+            assert np.max(np.abs(got[row].numpy() - want)) < 1e-9 * np.max(np.abs(want))
+
+
 def test_batch_active_rms_matches_each_row_and_ignores_pauses():
     t = np.arange(48000) / 48000
     tone = 0.1 * np.sin(2 * np.pi * 440 * t) * (t < 0.5)  # half a second of tone, then silence
@@ -47,7 +60,7 @@ def test_device_rendering_gives_the_loader_examples(speech_dir, monkeypatch, tas
     loader = [next(iter(torch.utils.data.DataLoader(MixtureStream(mixer, 0.5, 4, recipes=r), batch_size=6)))
               for r in (False, True)]
     if convolution == "device":  # the batched torch FFT a GPU runs, here on the CPU
-        monkeypatch.setattr(render, "convolve", render.fft_convolve)
+        monkeypatch.setattr(render, "convolve", render.batch_convolve)
     rendered = render.full_scale(*render.render(*loader[1][:6]))
     for want, got in zip(loader[0][:2], rendered):
         assert torch.max(torch.abs(want - got)) < 1e-5 * torch.max(torch.abs(want))
