@@ -59,9 +59,10 @@ def load_clip(path: Path, min_seconds: float = 0.5) -> Clip | None:
     return Clip(path.name, np.ascontiguousarray(audio), min(rate, RATE) / 2)
 
 
-def load_folder(folders: list[str | os.PathLike], exclude: set[str] = frozenset()) -> list[Clip]:
-    """Every usable clip under ``folders``; raises if there is none."""
-    clips = [c for c in (load_clip(p) for p in audio_files(folders, exclude)) if c is not None]
+def load_folder(folders: list[str | os.PathLike], exclude: set[str] = frozenset(),
+                min_seconds: float = 0.5) -> list[Clip]:
+    """Every clip under ``folders`` of at least ``min_seconds``; raises if there is none."""
+    clips = [c for c in (load_clip(p, min_seconds) for p in audio_files(folders, exclude)) if c is not None]
     if not clips:
         raise FileNotFoundError(f"no usable audio under {', '.join(map(str, folders))}")
     return clips

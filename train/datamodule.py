@@ -21,16 +21,21 @@ def settings_from(cfg: DictConfig) -> MixSettings:
                        residual_snr_db=tuple(cfg.residual_snr_db), pops=tuple(cfg.pops),
                        pop_gain_db=tuple(cfg.pop_gain_db), p_noisy_pops=cfg.p_noisy_pops,
                        p_user_noise=cfg.p_user_noise,
-                       noise_kinds=tuple(kinds) if kinds else None)
+                       noise_kinds=tuple(kinds) if kinds else None,
+                       augment_noise=cfg.augment_noise, p_band_limit=cfg.p_band_limit,
+                       band_limits_hz=tuple(cfg.band_limits_hz),
+                       p_noise_band_limit=cfg.p_noise_band_limit,
+                       noise_band_limit_hz=tuple(cfg.noise_band_limit_hz))
 
 
-def room_bank(cfg: DictConfig, seed: int) -> list:
-    """Measured RIRs from ``cfg.rir_dirs`` if given, else a simulated bank."""
-    if cfg.rir_dirs:
-        return rooms.measured(list(cfg.rir_dirs))
+def room_bank(cfg: DictConfig, seed: int, exclude: set[str] = frozenset()) -> list:
+    """The measured RIRs under ``cfg.rir_dirs`` (but those in ``exclude``) and ``cfg.rooms``
+    simulated ones."""
+    measured = rooms.measured(list(cfg.rir_dirs), exclude) if cfg.rir_dirs else []
     if cfg.rooms <= 0:
-        return []
-    return rooms.bank(cfg.rooms, tuple(cfg.rt60_s), seed, cfg.rir_cache)
+        return measured
+    print(f"data: {cfg.rooms} simulated rooms (cached in {cfg.rir_cache} after the first run)", flush=True)
+    return measured + rooms.bank(cfg.rooms, tuple(cfg.rt60_s), seed, cfg.rir_cache)
 
 
 class MixtureData(L.LightningDataModule):
@@ -45,11 +50,15 @@ class MixtureData(L.LightningDataModule):
             return
         cfg = self.cfg
         exclude = read_exclusions(cfg.exclude)
+        print("data: reading speech, noise and rooms", flush=True)
         speech = load_folder(list(cfg.speech_dirs), exclude)
-        noise = load_folder(list(cfg.noise_dirs)) if cfg.noise_dirs else []
-        self.mixer = Mixer(cfg.task, speech, room_bank(cfg, self.seed), noise, settings_from(cfg))
-        print(f"data: {len(speech)} speech files ({sum(len(c.audio) for c in speech) / 48000 / 60:.1f} min), "
-              f"{len(noise)} noise files, {len(self.mixer.rirs)} rooms", flush=True)
+        noise = load_folder(list(cfg.noise_dirs), exclude) if cfg.noise_dirs else []
+        bank = room_bank(cfg, self.seed, exclude)
+        self.mixer = Mixer(cfg.task, speech, bank, noise, settings_from(cfg))
+        minutes = lambda clips: sum(len(c.audio) for c in clips) / 48000 / 60  # noqa: E731
+        print(f"data: {len(speech)} speech files ({minutes(speech):.1f} min), {len(noise)} noise files "
+              f"({minutes(noise):.1f} min), {len(bank)} rooms ({len(bank) - max(cfg.rooms, 0)} measured); "
+              f"{len(exclude)} names left out", flush=True)
 
     def on_device(self) -> bool:
         """Whether the room and noise are rendered on the training device (``data.render``:
@@ -79,8 +88,7 @@ class MixtureData(L.LightningDataModule):
         whatever precision Lightning converted the inputs to, and hands it on in that dtype."""
         if not self.recipes or self.trainer is None or not self.trainer.training:
             return batch
-        speech, target_ir, input_ir, noise, gain, clip, bandwidth = batch
-        dtype = speech.dtype
-        noisy, target = render.full_scale(*render.render(
-            *(x.float() for x in (speech, target_ir, input_ir, noise, gain, clip))))
+        *recipe, bandwidth = batch
+        dtype = recipe[0].dtype
+        noisy, target = render.full_scale(*render.render(*(x.float() for x in recipe)))
         return noisy.to(dtype), target.to(dtype), bandwidth

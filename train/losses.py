@@ -11,6 +11,12 @@ An optional SI-SDR term (Le Roux et al., "SDR - half-baked or well done?", ICASS
 with spectral terms as in Braun & Tashev 2021, sec. 3) scores the waveform, phase included, where
 the spectral terms weigh quiet bins up. It is measured below each example's bandwidth too, so
 that it never teaches the network to low-pass full-band speech.
+
+Cost: the STFTs hop by half a window (Hann windows overlap-add to a constant at 50 %, so every
+sample is weighed alike), and the SI-SDR term band-limits with one FFT per row
+(``render.band_limit``) instead of an STFT and its inverse. With a hop of a quarter window, as
+before, the loss took about four times the network's own forward and backward time per step
+on this CPU (measured: 4.0 s against 1.0 s for a batch of 16 two-second examples).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 import torch
 
 from dxkit.models.bandnet import compress
+
+from .render import band_limit
 
 LOSS_EPS = 1e-8  # keeps the gradient of |X|^-0.7 finite in silent bins
 # A target quieter than -70 dBFS RMS has no SI-SDR worth scoring: its ratio is set by LOSS_EPS
@@ -44,13 +52,10 @@ class SpectralLoss(torch.nn.Module):
 
     def si_sdr_db(self, estimate: torch.Tensor, target: torch.Tensor,
                   bandwidth_hz: torch.Tensor) -> torch.Tensor:
-        """``[B]``: SI-SDR in dB of the estimate against the target, both low-passed (STFT bins
-        zeroed) at each example's bandwidth and made zero-mean."""
-        n = self.resolutions[len(self.resolutions) // 2]
-        window = getattr(self, f"window{n}")
-        spectra = [torch.stft(x, n, n // 4, window=window, return_complex=True) for x in (estimate, target)]
-        keep = self.keep(n, spectra[0].shape[1], bandwidth_hz)
-        est, ref = (torch.istft(x * keep, n, n // 4, window=window, length=target.shape[-1]) for x in spectra)
+        """``[B]``: SI-SDR in dB of the estimate against the target, both low-passed at 95 % of
+        each example's bandwidth (``render.band_limit``) and made zero-mean."""
+        cutoff = 0.95 * bandwidth_hz.float()
+        est, ref = (band_limit(x.float(), cutoff, self.sample_rate) for x in (estimate, target))
         est, ref = est - est.mean(-1, keepdim=True), ref - ref.mean(-1, keepdim=True)
         scale = (est * ref).sum(-1, keepdim=True) / ((ref * ref).sum(-1, keepdim=True) + LOSS_EPS)
         projected = scale * ref
@@ -62,7 +67,7 @@ class SpectralLoss(torch.nn.Module):
         total = estimate.new_zeros(())
         for n in self.resolutions:
             window = getattr(self, f"window{n}")
-            est, ref = (compress(torch.stft(x, n, n // 4, window=window, return_complex=True), LOSS_EPS)
+            est, ref = (compress(torch.stft(x, n, n // 2, window=window, return_complex=True), LOSS_EPS)
                         for x in (estimate, target))
             keep = self.keep(n, est.shape[1], bandwidth_hz).to(est.real.dtype)
             count = keep.sum() * est.shape[-1] + 1e-8

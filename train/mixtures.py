@@ -24,12 +24,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy import signal
 
-from . import plosives, render, rooms
-from .corpus import RATE, Clip
+from . import plosives, real_noise, render, rooms
+from .corpus import Clip
+from .eq import random_eq
 from .levels import active_rms
 from .noise import noise as synth_noise
+from .noise import unit_rms
 
 TASKS = ("denoise", "dereverb", "deplosive", "chain")
 
@@ -49,6 +50,11 @@ class MixSettings:
     p_user_noise: float = 0.8
     p_noisy_pops: float = 0.5
     noise_kinds: tuple[str, ...] | None = None
+    augment_noise: bool = False
+    p_band_limit: float = 0.0
+    band_limits_hz: tuple[float, ...] = (4000.0, 8000.0, 11025.0, 16000.0, 22050.0)
+    p_noise_band_limit: float = 0.0
+    noise_band_limit_hz: tuple[float, float] = (1500.0, 20000.0)
 
 
 @dataclass
@@ -59,19 +65,6 @@ class Example:
     target: np.ndarray
     bandwidth_hz: float
     pop_mask: np.ndarray | None = field(default=None)
-
-
-def random_eq(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
-    """One to three peaking filters of ±6 dB (RBJ Audio EQ Cookbook peaking biquad)."""
-    for _ in range(rng.integers(1, 4)):
-        f0, q, gain_db = rng.uniform(100, 8000), rng.uniform(0.5, 2.0), rng.uniform(-6, 6)
-        a = 10 ** (gain_db / 40)
-        w0 = 2 * np.pi * f0 / RATE
-        alpha = np.sin(w0) / (2 * q)
-        b = [1 + alpha * a, -2 * np.cos(w0), 1 - alpha * a]
-        den = [1 + alpha / a, -2 * np.cos(w0), 1 - alpha / a]
-        x = signal.lfilter(b, den, x)
-    return x.astype(np.float32)
 
 
 def convolve(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
@@ -117,16 +110,33 @@ class Mixer:
         return sum(v / active_rms(v) * 10 ** (rng.uniform(-6, 0) / 20) for v in voices)
 
     def noise(self, rng: np.random.Generator, n: int, speaker: Clip | None = None) -> np.ndarray:
+        """``n`` samples of noise at unit RMS: the recordings in ``noise_clips`` (as they are, or
+        augmented with ``augment_noise``) in ``p_user_noise`` of the draws, else synthetic;
+        band-limited alone in ``p_noise_band_limit`` of the draws (a noise heard through a
+        wall, a band-limited recording) at a log-uniform cutoff in ``noise_band_limit_hz``."""
         s = self.settings
         if self.noise_clips and rng.random() < s.p_user_noise:
-            clip = self.noise_clips[rng.integers(len(self.noise_clips))]
-            reps = int(np.ceil(n / len(clip.audio))) + 1
-            looped = np.tile(clip.audio, reps)
-            start = rng.integers(0, len(looped) - n + 1)
-            x = looped[start:start + n]
-            return (x / (np.sqrt(np.mean(x ** 2)) + 1e-12)).astype(np.float32)
-        kinds = list(s.noise_kinds) if s.noise_kinds else None
-        return synth_noise(rng, n, babble=lambda m: self.babble(rng, m, speaker), kinds=kinds)
+            if s.augment_noise:
+                x = real_noise.draw(rng, self.noise_clips, n)
+            else:
+                x = unit_rms(real_noise.piece(rng, self.noise_clips[rng.integers(len(self.noise_clips))].audio, n))
+        else:
+            kinds = list(s.noise_kinds) if s.noise_kinds else None
+            x = synth_noise(rng, n, babble=lambda m: self.babble(rng, m, speaker), kinds=kinds)
+        if s.p_noise_band_limit and rng.random() < s.p_noise_band_limit:
+            cutoff = np.exp(rng.uniform(*np.log(s.noise_band_limit_hz)))
+            x = unit_rms(render.band_limit(torch.from_numpy(np.asarray(x, np.float32))[None],
+                                           torch.tensor([cutoff], dtype=torch.float32))[0].numpy())
+        return x
+
+    def band_limit(self, rng: np.random.Generator, bandwidth_hz: float) -> float:
+        """The band limit of the whole recording (0: none) in ``p_band_limit`` of the draws: one
+        of ``band_limits_hz`` or the speech's own bandwidth, whichever is lower, so that speech
+        and noise share it and bandwidth tells nothing about which is which."""
+        s = self.settings
+        if not s.p_band_limit or rng.random() >= s.p_band_limit:
+            return 0.0
+        return float(min(bandwidth_hz, s.band_limits_hz[rng.integers(len(s.band_limits_hz))]))
 
     def room(self, rng: np.random.Generator) -> np.ndarray:
         return self.rirs[rng.integers(len(self.rirs))]
@@ -164,8 +174,10 @@ class Mixer:
         noise = self.noise(rng, n, clip)
         gain = 10 ** (-rng.uniform(*(s.snr_db if denoise else s.residual_snr_db)) / 20)
         limit = rng.uniform(0.3, 0.9) if denoise and rng.random() < s.p_clip else 0.0
+        lowpass = self.band_limit(rng, bandwidth)
         return render.Recipe(np.asarray(speech, np.float32), target_ir, input_ir,
-                             np.asarray(noise, np.float32), float(gain), float(limit), bandwidth)
+                             np.asarray(noise, np.float32), float(gain), float(limit),
+                             min(bandwidth, lowpass) if lowpass else bandwidth, lowpass)
 
     def _whole(self, rng: np.random.Generator, n: int, clip: Clip | None) -> Example:
         """A deplosive or chain example, made whole on the CPU: its pops are placed on the

@@ -12,7 +12,7 @@ from scipy import signal
 from .corpus import RATE
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit_rms(x: np.ndarray) -> np.ndarray:
     rms = np.sqrt(np.mean(x.astype(np.float64) ** 2))
     return (x / rms).astype(np.float32) if rms > 0 else x.astype(np.float32)
 
@@ -29,7 +29,7 @@ def _shaped(rng: np.random.Generator, n: int, slope_db_oct: float, bumps: int = 
     return np.fft.irfft(spec * 10 ** (gain_db / 20), n)
 
 
-def _envelope(rng: np.random.Generator, n: int, rate_hz: float, depth: float) -> np.ndarray:
+def envelope(rng: np.random.Generator, n: int, rate_hz: float, depth: float) -> np.ndarray:
     """A smooth random gain around 1, changing at about ``rate_hz``."""
     points = max(int(n / RATE * rate_hz) + 2, 2)
     knots = rng.standard_normal(points)
@@ -38,11 +38,11 @@ def _envelope(rng: np.random.Generator, n: int, rate_hz: float, depth: float) ->
 
 
 def coloured(rng, n):
-    return _unit(_shaped(rng, n, rng.uniform(-9, 3)))
+    return unit_rms(_shaped(rng, n, rng.uniform(-9, 3)))
 
 
 def modulated(rng, n):
-    return _unit(_shaped(rng, n, rng.uniform(-6, 0)) * _envelope(rng, n, rng.uniform(0.2, 8), rng.uniform(0.3, 1)))
+    return unit_rms(_shaped(rng, n, rng.uniform(-6, 0)) * envelope(rng, n, rng.uniform(0.2, 8), rng.uniform(0.3, 1)))
 
 
 def hum(rng, n):
@@ -64,7 +64,7 @@ def hum(rng, n):
         amp = rng.uniform(0.2, 1.0) * k ** -decay * (3.0 if (k % 2 and rng.random() < 0.5) else 1.0)
         theta = rng.uniform(0, 2 * np.pi)
         out += amp * (rotor.imag * np.cos(theta) + rotor.real * np.sin(theta))
-    return _unit(out + 0.01 * rng.standard_normal(n))
+    return unit_rms(out + 0.01 * rng.standard_normal(n))
 
 
 def hvac(rng, n):
@@ -77,7 +77,7 @@ def hvac(rng, n):
     blade = rng.uniform(20, 300)
     tones = sum(rng.uniform(0.05, 0.5) / k * np.sin(2 * np.pi * blade * k * t + rng.uniform(0, 6.3))
                 for k in range(1, 6))
-    return _unit((rush + tones) * _envelope(rng, n, rng.uniform(0.1, 1), 0.2))
+    return unit_rms((rush + tones) * envelope(rng, n, rng.uniform(0.1, 1), 0.2))
 
 
 def traffic(rng, n):
@@ -95,17 +95,17 @@ def traffic(rng, n):
     tyre = signal.sosfilt(signal.butter(2, [rng.uniform(300, 800), rng.uniform(1500, 4000)], "band",
                                         fs=RATE, output="sos"), rng.standard_normal(n))
     tyre /= np.std(tyre) + 1e-12
-    return _unit(rumble * swell + rng.uniform(0, 0.5) * tyre * swell)
+    return unit_rms(rumble * swell + rng.uniform(0, 0.5) * tyre * swell)
 
 
 def wind(rng, n):
     """Wind on a microphone: gusty low-frequency buffeting and rumble."""
-    gust = _envelope(rng, n, rng.uniform(0.5, 4), 1.0) ** 2
+    gust = envelope(rng, n, rng.uniform(0.5, 4), 1.0) ** 2
     sos = signal.butter(2, rng.uniform(80, 600), "low", fs=RATE, output="sos")
     out = signal.sosfilt(sos, rng.standard_normal(n))
     out = out / (np.std(out) + 1e-12) * gust
     rumble = signal.sosfilt(signal.butter(2, 40, "low", fs=RATE, output="sos"), rng.standard_normal(n))
-    return _unit(out + 3 * rumble / (np.std(rumble) + 1e-12) * gust)
+    return unit_rms(out + 3 * rumble / (np.std(rumble) + 1e-12) * gust)
 
 
 def clicks(rng, n):
@@ -117,7 +117,7 @@ def clicks(rng, n):
         tail = rng.standard_normal(length) * np.exp(-np.arange(length) / (length / 4 + 1))
         end = min(n, pos + length)
         out[pos:end] += rng.uniform(0.2, 1.0) * tail[:end - pos] * rng.choice([-1, 1])
-    return _unit(out)
+    return unit_rms(out)
 
 
 def whine(rng, n):
@@ -127,7 +127,7 @@ def whine(rng, n):
     for _ in range(rng.integers(1, 4)):
         f = rng.uniform(1000, 16000) * (1 + 0.001 * np.sin(2 * np.pi * rng.uniform(0.1, 1) * t))
         out += rng.uniform(0.2, 1) * np.sin(2 * np.pi * np.cumsum(f) / RATE)
-    return _unit(out)
+    return unit_rms(out)
 
 
 GENERATORS: dict[str, Callable[[np.random.Generator, int], np.ndarray]] = {
@@ -144,7 +144,7 @@ def noise(rng: np.random.Generator, n: int, babble: Callable[[int], np.ndarray] 
     if babble is not None and kinds is None:
         pool.append("babble")
     total = np.zeros(n, np.float32)
-    for kind in rng.choice(pool, size=rng.integers(1, 4), replace=False):
+    for kind in rng.choice(pool, size=min(int(rng.integers(1, 4)), len(pool)), replace=False):
         part = babble(n) if kind == "babble" else GENERATORS[kind](rng, n)
-        total += _unit(part) * np.float32(10 ** (rng.uniform(-12, 0) / 20))
-    return _unit(total)
+        total += unit_rms(part) * np.float32(10 ** (rng.uniform(-12, 0) / 20))
+    return unit_rms(total)

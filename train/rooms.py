@@ -1,5 +1,5 @@
 """Room impulse responses: simulated shoebox rooms (pyroomacoustics, image source plus ray
-tracing) or a user's measured responses, and the early-reflection target for dereverberation.
+tracing) and measured responses, and the early-reflection target for dereverberation.
 
 The dereverb target keeps the direct path and the first 50 ms after it: early reflections are
 heard as part of the voice (they raise clarity), late reverberation is what hurts it. The 50 ms
@@ -18,6 +18,7 @@ from .corpus import RATE, load_folder
 
 EARLY_S = 0.050
 FADE_S = 0.005
+LEAD_S = 0.0025  # kept before a measured response's direct path
 
 
 def simulate(rng: np.random.Generator, rt60_s: float) -> np.ndarray:
@@ -82,6 +83,15 @@ def bank(count: int, rt60_range: tuple[float, float], seed: int,
     return rirs
 
 
-def measured(folders: list[str | os.PathLike]) -> list[np.ndarray]:
-    """A user's measured RIRs (any rate, resampled to 48 kHz), each normalised."""
-    return [normalise(c.audio) for c in load_folder(folders)]
+def align(rir: np.ndarray) -> np.ndarray:
+    """``rir`` starting ``LEAD_S`` before its direct path (the strongest tap, as in
+    ``early_part``): a measured response starts wherever its recording did, and the time before
+    the sound arrives would only delay input and target alike."""
+    start = max(0, int(np.argmax(np.abs(rir))) - int(LEAD_S * RATE))
+    return rir[start:]
+
+
+def measured(folders: list[str | os.PathLike], exclude: set[str] = frozenset()) -> list[np.ndarray]:
+    """Measured RIRs under ``folders`` but those named in ``exclude`` (any rate, resampled to
+    48 kHz), each aligned on its direct path and normalised."""
+    return [normalise(align(c.audio)) for c in load_folder(folders, exclude, min_seconds=0.0)]

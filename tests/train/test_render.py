@@ -61,10 +61,10 @@ def test_device_rendering_gives_the_loader_examples(speech_dir, monkeypatch, tas
               for r in (False, True)]
     if convolution == "device":  # the batched torch FFT a GPU runs, here on the CPU
         monkeypatch.setattr(render, "convolve", render.batch_convolve)
-    rendered = render.full_scale(*render.render(*loader[1][:6]))
+    rendered = render.full_scale(*render.render(*loader[1][:7]))
     for want, got in zip(loader[0][:2], rendered):
         assert torch.max(torch.abs(want - got)) < 1e-5 * torch.max(torch.abs(want))
-    assert torch.equal(loader[0][2], loader[1][6])
+    assert torch.equal(loader[0][2], loader[1][7])
     assert not torch.allclose(loader[0][0], loader[0][1], atol=1e-3)  # there was noise to add
 
 
