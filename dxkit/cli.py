@@ -248,11 +248,12 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     from pathlib import Path
 
-    from dxkit.train.evaluate import TASK_CHAIN, evaluate, markdown, write_report
+    from dxkit.train.evaluate import SOURCES, TASK_CHAIN, evaluate, markdown, write_report
 
-    if not Path(args.speech).is_dir():
-        return _usage_error(f"test speech folder {args.speech} does not exist "
-                            "(run from the repository root, or give --speech)")
+    if not Path(args.evalset).is_dir():
+        return _usage_error(f"test set folder {args.evalset} does not exist "
+                            "(run from the repository root, or give --evalset)")
+    sources = SOURCES if args.only is None else (args.only,)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = [t for t in tasks if t not in TASK_CHAIN]
     if unknown or not tasks:
@@ -263,7 +264,7 @@ def cmd_eval(args) -> int:
         return _usage_error(f"--networks {args.networks!r}: give NAME=PATH, NAME one of denoise, dereverb, deplosive")
     networks = dict(pairs)
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else (lambda line: None)
-    report = evaluate(args.speech, tasks, baselines, networks, args.limit, progress)
+    report = evaluate(args.evalset, tasks, baselines, networks, args.limit, progress, sources)
     if args.out:
         write_report(report, args.out)
     print(json.dumps(report) if args.json else markdown(report))
@@ -356,7 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "networks with passthrough, noisereduce, ffmpeg afftdn, RNNoise, "
                                    "DeepFilterNet3, WPE and a DSP de-plosive: SI-SDR, PESQ-WB, STOI, DNSMOS, "
                                    "pop energy. Prints a markdown table.")
-    p.add_argument("--speech", default="data/evalset/speech", help="held-out clean speech (default: %(default)s)")
+    p.add_argument("--evalset", default="data/evalset",
+                   help="the held-out test material: speech/, wideband/, noise/, rooms/ (default: %(default)s)")
+    p.add_argument("--only", choices=["real", "synthetic"],
+                   help="only the conditions with real noise and measured rooms, or only the synthetic ones")
     p.add_argument("--tasks", default="denoise,dereverb,deplosive,chain", help="default: %(default)s")
     p.add_argument("--baselines", help="comma-separated subset of baselines (default: all that fit each task)")
     p.add_argument("--networks", metavar="NAME=PATH,...", help="evaluate other weights, e.g. denoise=my.safetensors")

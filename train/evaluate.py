@@ -1,26 +1,36 @@
 """``dxkit eval``: the shipped networks against open baselines, on a fixed, seeded test set.
 
-The test set is built from held-out real speech (``data/evalset/speech``, never used in training)
-at 48 kHz, with the same synthesis as training but its own seeds and its own simulated rooms:
+The test set (``data/evalset``, built by its ``prepare.py``; nothing in it is ever trained on) is
+held-out real speech at 48 kHz (``speech/``, 26 clips of 4 s; ``wideband/``, two 48 kHz VCTK
+clips), the real noise recordings and measured rooms that the shared data's TEST.txt reserves
+(``noise/`` with ``KINDS.txt``, ``rooms/``), degraded with the same synthesis as training but
+its own seeds. Two sources of degradation, each in its own rows:
 
-- denoise at SNR -5, 0, 5, 10 and 20 dB (noise from the synthetic generators, new draws);
-- dereverb: rooms with RT60 0.2 to 1.3 s, target the direct path plus 50 ms;
-- deplosive: 2 to 4 pops per clip at onsets, 6 to 20 dB over the local low band; half the clips
-  also carry noise at SNR -5 to 30 dB, in input and target alike;
-- chain: room, pops at the microphone and noise (SNR 5 to 20 dB) together; target the direct path
-  plus 50 ms, without pops. Its "pop removed" figure counts everything in 20-200 Hz inside the
-  pops that differs from the target (late reverb and noise too), so it overstates pop removal.
+- **real**: denoise at SNR -5, 0, 5, 10 and 20 dB with one real recording per example (14 kinds
+  of noise, each clip meeting them in turn); two real noises at once (SNR 5 dB); the whole
+  mixture and target band-limited as a 16 kHz recording (SNR 5 dB); and a real noise low-passed
+  at 3 to 8 kHz under speech that reaches 11 kHz or more (SNR 5 dB). Dereverb in the 20
+  measured rooms; the chain with a measured room, pops and real noise at SNR 5 to 20 dB.
+- **synthetic**: the conditions the project had before it had real noise, unchanged (the same
+  examples, same seeds): denoise at SNR -5 to 20 dB with noise from the training generators
+  (new draws), dereverb in 24 new simulated rooms, deplosive (pops at onsets), and the chain.
 
-What "held out" means here, and its limits: the clips' source files are listed in
-data/evalset/heldout.txt and training leaves them out by name. Four LJ Speech clips and one
-Thorsten clip come from speakers with other utterances in training; the LibriSpeech, VCTK p226
-and LibriTTS clips are speakers training never heard. The noise is drawn from the same synthetic
-generators as in training (new draws) and the rooms from the same simulator (new rooms): our
-networks are tested in distribution, the baselines are not. There is no real noise recording here.
+Targets: denoise, the speech as it was before the noise (band-limited with the mixture where
+the whole recording is); dereverb and chain, the direct path plus 50 ms, without pops. The
+chain's "pop removed" figure counts everything in 20-200 Hz inside the pops that differs from
+the target (late reverb and noise too), so it overstates pop removal.
+
+What "held out" means, and its limits: every source file of the test set is listed in
+data/evalset/heldout.txt and training leaves those names out. Four LJ Speech clips and one
+Thorsten clip come from speakers with other utterances in training; the LibriSpeech, VCTK and
+LibriTTS clips are speakers training never heard. The real noises and rooms are whole
+recordings and whole places never heard in training, though kinds like them (other rivers,
+other fridges) are; construction and the vacuum cleaner have nothing like them in training.
 
 Metrics per example, averaged per condition: SI-SDR, PESQ-WB, STOI against the target; DNSMOS
 (reference-free) of the output; for pops, the 20-200 Hz pop energy removed and the low-band
-change outside the pops (``metrics.pop_reduction_db``).
+change outside the pops (``metrics.pop_reduction_db``). Real single-noise denoise scores are also
+averaged per kind of noise over all SNRs.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import math
 import os
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -41,7 +51,8 @@ from dxkit.infer.chain import load_chain, run_chain
 
 from . import metrics, rooms
 from .baselines import BASELINES
-from .corpus import RATE, load_folder
+from .corpus import RATE, Clip, audio_files, load_clip, load_folder
+from .levels import active_rms
 from .mixtures import Example, MixSettings, Mixer
 
 SEED = 2026
@@ -49,6 +60,10 @@ SNRS_DB = (-5, 0, 5, 10, 20)
 TEST_ROOMS = 24
 LEVEL_DBFS = (-30.0, -20.0)
 POP_GUARD_S = 0.05  # the pop mask is widened by 50 ms each side (see metrics.pop_reduction_db)
+RECORDING_HZ = 8000.0  # the "16 kHz recording" condition's band limit
+NOISE_LOWPASS_HZ = (3000.0, 8000.0)  # band-limited noise under speech of 11 kHz or more
+WIDE_SPEECH_HZ = 11000.0
+SOURCES = ("real", "synthetic")
 
 TASK_BASELINES = {
     "denoise": ["passthrough", "noisereduce", "afftdn", "rnnoise", "deepfilternet3"],
@@ -62,41 +77,132 @@ TASK_CHAIN = {"denoise": ["denoise"], "dereverb": ["dereverb"], "deplosive": ["d
 
 @dataclass
 class Condition:
-    """A named group of test examples of one task (for example denoise at 0 dB SNR)."""
+    """A named group of test examples of one task (for example denoise at 0 dB SNR), whether
+    its degradation is ``real`` or ``synthetic``, and the kind of noise of each example where
+    it is one real recording."""
 
     task: str
     name: str
+    source: str
     examples: list[Example]
+    kinds: list[str] = field(default_factory=list)
 
 
-def build_testset(speech_dir: str | os.PathLike, tasks: list[str], limit: int | None = None,
-                  seed: int = SEED) -> list[Condition]:
-    """The fixed test set: every clip under ``speech_dir`` (or the first ``limit``) in each
-    condition of each task, drawn from generators seeded by ``seed``, task, condition and clip."""
-    clips = load_folder([speech_dir])[:limit]
-    # Always made, even when no chosen task needs them: a Mixer with rooms draws one more random
-    # number per example, and every condition must be the same whichever tasks run.
+@dataclass(frozen=True)
+class EvalSet:
+    """The held-out material: speech clips, wideband clips, real noise by kind, measured rooms."""
+
+    speech: list[Clip]
+    wideband: list[Clip]
+    noises: dict[str, Clip]
+    rooms: list[np.ndarray]
+
+
+def load_evalset(folder: str | os.PathLike, limit: int | None = None) -> EvalSet:
+    """Read ``folder`` (``data/evalset``); ``limit`` keeps the first N clips of each speech
+    folder. The files of one kind of noise (eight footsteps) are joined into one clip."""
+    folder = Path(folder)
+    speech = load_folder([folder / "speech"])[:limit]
+    wideband = load_folder([folder / "wideband"])[:limit]
+    kinds: dict[str, list[np.ndarray]] = {}
+    for line in (folder / "noise" / "KINDS.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, kind = line.split("\t")
+            clip = load_clip(folder / "noise" / name, min_seconds=0.0)
+            kinds.setdefault(kind, []).append(clip.audio)
+    noises = {kind: Clip(kind, np.concatenate(parts), RATE / 2) for kind, parts in kinds.items()}
+    measured = rooms.measured([folder / "rooms"])
+    if not (speech and wideband and noises and measured):
+        raise FileNotFoundError(f"{folder}: needs speech/, wideband/, noise/KINDS.txt and rooms/")
+    return EvalSet(speech, wideband, noises, measured)
+
+
+def pair(a: Clip, b: Clip) -> Clip:
+    """Two noises at once: ``b`` (looped or cut to ``a``'s length) 3 dB under ``a``, by RMS."""
+    other = np.resize(b.audio, len(a.audio))
+    mix = a.audio / active_rms(a.audio) + other / active_rms(other) * 10 ** (-3 / 20)
+    return Clip(f"{a.name} + {b.name}", mix.astype(np.float32), RATE / 2)
+
+
+def _examples(task: str, key: str, clips: list[Clip], settings: MixSettings, seed: int,
+              rirs: list[np.ndarray], noise_for: Callable[[int], Clip | None] = lambda k: None
+              ) -> list[Example]:
+    """One example per clip, each from a generator seeded by ``seed``, ``key`` and the clip's
+    index, so a condition's draws do not depend on what else runs."""
+    condition_id = zlib.crc32(key.encode())
+    examples = []
+    for k, clip in enumerate(clips):
+        noise = noise_for(k)
+        mixer = Mixer(task, clips, rirs, [noise] if noise else None, settings)
+        rng = np.random.default_rng([seed, condition_id, k])
+        examples.append(mixer.example(rng, len(clip.audio), clip))
+    return examples
+
+
+def build_testset(evalset: str | os.PathLike | EvalSet, tasks: list[str], limit: int | None = None,
+                  seed: int = SEED, sources: tuple[str, ...] = SOURCES) -> list[Condition]:
+    """The fixed test set: every clip of ``evalset`` (or the first ``limit``) in each condition
+    of each task whose source is in ``sources``, in a fixed order."""
+    held = evalset if isinstance(evalset, EvalSet) else load_evalset(evalset, limit)
+    clips = held.speech
+    # Always made, even when no chosen task needs them, as the examples were first drawn
     test_rooms = rooms.bank(TEST_ROOMS, (0.2, 1.3), seed)
-    plan: list[tuple[str, str, MixSettings]] = []
-    for task in tasks:
-        base = MixSettings(level_dbfs=LEVEL_DBFS, p_eq=0.0, p_clip=0.0, p_reverb=0.0,
-                           pops=(2, 4))
-        if task == "denoise":
-            plan += [(task, f"snr {snr:+d} dB", MixSettings(**{**base.__dict__, "snr_db": (snr, snr)}))
-                     for snr in SNRS_DB]
-        elif task == "chain":
-            plan.append((task, "pops+room+noise", MixSettings(**{**base.__dict__, "snr_db": (5.0, 20.0)})))
-        else:
-            plan.append((task, {"dereverb": "rooms", "deplosive": "pops"}[task], base))
+    base = MixSettings(level_dbfs=LEVEL_DBFS, p_eq=0.0, p_clip=0.0, p_reverb=0.0, pops=(2, 4))
+    real = replace(base, p_user_noise=1.0)
+    kinds = sorted(held.noises)
+    kind_of = lambda k, shift=0: kinds[(k + shift) % len(kinds)]  # noqa: E731 (each clip meets every kind in turn)
+    wide = held.wideband + [c for c in clips if c.bandwidth_hz >= WIDE_SPEECH_HZ]
     conditions = []
-    for task, name, settings in plan:
-        mixer = Mixer(task, clips, test_rooms, settings=settings)
-        examples = []
-        condition_id = zlib.crc32(f"{task}/{name}".encode())  # the same draws whatever else runs
-        for k, clip in enumerate(clips):
-            rng = np.random.default_rng([seed, condition_id, k])
-            examples.append(mixer.example(rng, len(clip.audio), clip))
-        conditions.append(Condition(task, name, examples))
+
+    def add(task, name, source, examples, named_kinds=()):
+        conditions.append(Condition(task, name, source, examples, list(named_kinds)))
+
+    for task in tasks:
+        if task == "denoise":
+            if "real" in sources:
+                for i, snr in enumerate(SNRS_DB):
+                    settings = replace(real, snr_db=(snr, snr))
+                    add(task, f"real snr {snr:+d} dB", "real",
+                        _examples(task, f"real/{snr}", clips, settings, seed, test_rooms,
+                                  lambda k: held.noises[kind_of(k, 3 * i)]),
+                        [kind_of(k, 3 * i) for k in range(len(clips))])
+                at5 = replace(real, snr_db=(5.0, 5.0))
+                add(task, "real 2 noises snr +5 dB", "real",
+                    _examples(task, "real/two", clips, at5, seed, test_rooms,
+                              lambda k: pair(held.noises[kind_of(k, 1)], held.noises[kind_of(k, 8)])))
+                add(task, "real 16 kHz recording snr +5 dB", "real",
+                    _examples(task, "real/recording", clips,
+                              replace(at5, p_band_limit=1.0, band_limits_hz=(RECORDING_HZ,)), seed,
+                              test_rooms, lambda k: held.noises[kind_of(k, 5)]))
+                add(task, "real low-passed noise, wide speech snr +5 dB", "real",
+                    _examples(task, "real/lowpassed-noise", wide,
+                              replace(at5, p_noise_band_limit=1.0, noise_band_limit_hz=NOISE_LOWPASS_HZ),
+                              seed, test_rooms, lambda k: held.noises[kind_of(k, 2)]))
+            if "synthetic" in sources:
+                for snr in SNRS_DB:
+                    name = f"snr {snr:+d} dB"
+                    add(task, f"synthetic {name}", "synthetic",
+                        _examples(task, f"{task}/{name}", clips, replace(base, snr_db=(snr, snr)),
+                                  seed, test_rooms))
+        elif task == "dereverb":
+            if "real" in sources:
+                add(task, "measured rooms", "real",
+                    _examples(task, "real/rooms", clips, base, seed, held.rooms))
+            if "synthetic" in sources:
+                add(task, "simulated rooms", "synthetic",
+                    _examples(task, f"{task}/rooms", clips, base, seed, test_rooms))
+        elif task == "deplosive":
+            if "synthetic" in sources:
+                add(task, "pops", "synthetic", _examples(task, f"{task}/pops", clips, base, seed, test_rooms))
+        else:
+            settings = replace(base, snr_db=(5.0, 20.0))
+            if "real" in sources:
+                add(task, "real pops+measured room+noise", "real",
+                    _examples(task, "real/chain", clips, replace(settings, p_user_noise=1.0), seed,
+                              held.rooms, lambda k: held.noises[kind_of(k, 11)]))
+            if "synthetic" in sources:
+                add(task, "synthetic pops+room+noise", "synthetic",
+                    _examples(task, f"{task}/pops+room+noise", clips, settings, seed, test_rooms))
     return conditions
 
 
@@ -132,15 +238,19 @@ def systems_for(task: str, baselines: list[str] | None,
     return systems
 
 
-def evaluate(speech_dir: str | os.PathLike, tasks: list[str], baselines: list[str] | None = None,
+def evaluate(evalset: str | os.PathLike, tasks: list[str], baselines: list[str] | None = None,
              networks: dict[str, str] | None = None, limit: int | None = None,
-             progress: Callable[[str], None] = lambda line: None) -> dict:
-    """Run every system on every condition; returns ``{"conditions": [...]}`` with the mean of
-    each metric per system, the number of examples, and ``rtf``: processing time over audio
-    time (whatever threads the tool uses; the networks' one-thread figure is the benchmark's)."""
+             progress: Callable[[str], None] = lambda line: None,
+             sources: tuple[str, ...] = SOURCES) -> dict:
+    """Run every system on every condition; returns ``{"conditions": [...], "by_kind": {...}}``
+    with the mean of each metric per system, the number of examples, and ``rtf``: processing time
+    over audio time (whatever threads the tool uses; the networks' one-thread figure is the
+    benchmark's). ``by_kind`` holds, per system, the means over the real single-noise denoise
+    conditions for each kind of noise."""
     networks = networks or {}
     results = []
-    for cond in build_testset(speech_dir, tasks, limit):
+    per_kind: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for cond in build_testset(evalset, tasks, limit, sources=sources):
         rows = {}
         for label, process in systems_for(cond.task, baselines, networks).items():
             scores, audio_s, processing_s = [], 0.0, 0.0
@@ -150,14 +260,22 @@ def evaluate(speech_dir: str | os.PathLike, tasks: list[str], baselines: list[st
                 processing_s += time.perf_counter() - t0
                 audio_s += len(ex.noisy) / RATE
                 scores.append(_score(ex, out))
-            keys = dict.fromkeys(k for s in scores for k in s)
-            rows[label] = {k: _mean([s.get(k, math.nan) for s in scores]) for k in keys}
+            for kind, score in zip(cond.kinds, scores):
+                per_kind.setdefault(label, {}).setdefault(kind, []).append(score)
+            rows[label] = _means(scores)
             rows[label]["rtf"] = processing_s / audio_s
-            progress(f"{cond.task:<9} {cond.name:<16} {label:<28} " +
+            progress(f"{cond.task:<9} {cond.name:<44} {label:<28} " +
                      " ".join(f"{k} {v:.3f}" for k, v in rows[label].items()))
-        results.append({"task": cond.task, "condition": cond.name, "examples": len(cond.examples),
-                        "systems": rows})
-    return {"seed": SEED, "speech_dir": str(speech_dir), "conditions": results}
+        results.append({"task": cond.task, "condition": cond.name, "source": cond.source,
+                        "examples": len(cond.examples), "systems": rows})
+    by_kind = {label: {kind: {**_means(scores), "examples": len(scores)} for kind, scores in sorted(kinds.items())}
+               for label, kinds in per_kind.items()}
+    return {"seed": SEED, "evalset": str(evalset), "conditions": results, "by_kind": by_kind}
+
+
+def _means(scores: list[dict[str, float]]) -> dict[str, float]:
+    keys = dict.fromkeys(k for s in scores for k in s)
+    return {k: _mean([s.get(k, math.nan) for s in scores]) for k in keys}
 
 
 COLUMNS = [("si_sdr", "SI-SDR dB"), ("pesq", "PESQ-WB"), ("stoi", "STOI"), ("dnsmos_ovrl", "DNSMOS OVRL"),
@@ -176,6 +294,15 @@ def markdown(report: dict) -> str:
             for label, row in c["systems"].items():
                 cells = [f"{row[k]:.2f}" if math.isfinite(row[k]) else "-" for k in keys]
                 out.append(f"| {c['condition']} | {label} | " + " | ".join(cells) + " |")
+        out.append("")
+    if report.get("by_kind"):
+        systems = list(report["by_kind"])
+        out += ["### denoise by kind of real noise (all SNRs; SI-SDR dB / PESQ-WB / STOI / DNSMOS OVRL)", "",
+                "| noise | " + " | ".join(systems) + " |", "|" + "---|" * (len(systems) + 1)]
+        for kind in report["by_kind"][systems[0]]:
+            cells = [" / ".join(f"{report['by_kind'][sy][kind][k]:.2f}" for k in ("si_sdr", "pesq", "stoi", "dnsmos_ovrl"))
+                     for sy in systems]
+            out.append(f"| {kind} | " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
 
