@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PINS := torch==2.14.1 torchaudio==2.11.0
 
-.PHONY: setup demo test bench bench-models bench-restore bench-gpu eval report-screenshot clean
+.PHONY: setup demo test bench bench-models bench-bandwidth bench-restore bench-gpu eval report-screenshot clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-models: $(STAMP)
 	$(BIN)/python tests/bench/models_bench.py
+
+bench-bandwidth: $(STAMP)
+	$(BIN)/python tests/bench/bandwidth_bench.py
 
 bench-restore: $(STAMP)
 	$(BIN)/python tests/bench/restore_bench.py --long-hours 3
