@@ -264,7 +264,10 @@ def cmd_eval(args) -> int:
         return _usage_error(f"--networks {args.networks!r}: give NAME=PATH, NAME one of denoise, dereverb, deplosive")
     networks = dict(pairs)
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else (lambda line: None)
-    report = evaluate(args.evalset, tasks, baselines, networks, args.limit, progress, sources)
+    try:
+        report = evaluate(args.evalset, tasks, baselines, networks, args.limit, progress, sources)
+    except FileNotFoundError as e:
+        return _usage_error(str(e))
     if args.out:
         write_report(report, args.out)
     print(json.dumps(report) if args.json else markdown(report))

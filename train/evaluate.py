@@ -8,9 +8,11 @@ its own seeds. Two sources of degradation, each in its own rows:
 
 - **real**: denoise at SNR -5, 0, 5, 10 and 20 dB with one real recording per example (14 kinds
   of noise, each clip meeting them in turn); two real noises at once (SNR 5 dB); the whole
-  mixture and target band-limited as a 16 kHz recording (SNR 5 dB); and a real noise low-passed
-  at 3 to 8 kHz under speech that reaches 11 kHz or more (SNR 5 dB). Dereverb in the 20
-  measured rooms; the chain with a measured room, pops and real noise at SNR 5 to 20 dB.
+  mixture and target band-limited as a 16 kHz recording (SNR 5 dB, set before the band limit,
+  so the band-limited input's own SNR is 5 to 7.5 dB); and a real noise low-passed at 3 to
+  8 kHz under speech that reaches 11 kHz or more (SNR 5 dB). Dereverb in measured rooms drawn
+  at random for each clip (17 of the 20 are drawn); the chain with a measured room, pops and
+  real noise at SNR 5 to 20 dB. A recording shorter than a clip is looped, with a seam per loop.
 - **synthetic**: the conditions the project had before it had real noise, unchanged (the same
   examples, same seeds): denoise at SNR -5 to 20 dB with noise from the training generators
   (new draws), dereverb in 24 new simulated rooms, deplosive (pops at onsets), and the chain.
@@ -23,9 +25,12 @@ the target (late reverb and noise too), so it overstates pop removal.
 What "held out" means, and its limits: every source file of the test set is listed in
 data/evalset/heldout.txt and training leaves those names out. Four LJ Speech clips and one
 Thorsten clip come from speakers with other utterances in training; the LibriSpeech, VCTK and
-LibriTTS clips are speakers training never heard. The real noises and rooms are whole
-recordings and whole places never heard in training, though kinds like them (other rivers,
-other fridges) are; construction and the vacuum cleaner have nothing like them in training.
+LibriTTS clips are speakers training never heard. The real noises are recordings never heard
+in training, but the shared data has edited variants of two of them (other 0 A.D. market and
+river loops cut from the same source recordings): heldout.txt now names those too, but the
+denoiser of issue 11 was trained with them. Kinds like the others (other fridges, crowds) are
+in training; construction and the vacuum cleaner have nothing like them. The rooms are rooms
+never heard in training; one (a college house office) has other rooms of its house there.
 
 Metrics per example, averaged per condition: SI-SDR, PESQ-WB, STOI against the target; DNSMOS
 (reference-free) of the output; for pops, the 20-200 Hz pop energy removed and the low-band
@@ -51,7 +56,7 @@ from dxkit.infer.chain import load_chain, run_chain
 
 from . import metrics, rooms
 from .baselines import BASELINES
-from .corpus import RATE, Clip, audio_files, load_clip, load_folder
+from .corpus import RATE, Clip, load_clip, load_folder
 from .levels import active_rms
 from .mixtures import Example, MixSettings, Mixer
 
@@ -102,6 +107,10 @@ def load_evalset(folder: str | os.PathLike, limit: int | None = None) -> EvalSet
     """Read ``folder`` (``data/evalset``); ``limit`` keeps the first N clips of each speech
     folder. The files of one kind of noise (eight footsteps) are joined into one clip."""
     folder = Path(folder)
+    for sub in ("speech", "wideband", "noise/KINDS.txt", "rooms"):
+        if not (folder / sub).exists():
+            raise FileNotFoundError(f"{folder}: no {sub} (a test set folder holds speech/, wideband/, "
+                                    "noise/KINDS.txt and rooms/; see data/evalset/prepare.py)")
     speech = load_folder([folder / "speech"])[:limit]
     wideband = load_folder([folder / "wideband"])[:limit]
     kinds: dict[str, list[np.ndarray]] = {}
@@ -113,12 +122,13 @@ def load_evalset(folder: str | os.PathLike, limit: int | None = None) -> EvalSet
     noises = {kind: Clip(kind, np.concatenate(parts), RATE / 2) for kind, parts in kinds.items()}
     measured = rooms.measured([folder / "rooms"])
     if not (speech and wideband and noises and measured):
-        raise FileNotFoundError(f"{folder}: needs speech/, wideband/, noise/KINDS.txt and rooms/")
+        raise FileNotFoundError(f"{folder}: needs speech/, wideband/, noise/KINDS.txt and rooms/ with audio")
     return EvalSet(speech, wideband, noises, measured)
 
 
 def pair(a: Clip, b: Clip) -> Clip:
-    """Two noises at once: ``b`` (looped or cut to ``a``'s length) 3 dB under ``a``, by RMS."""
+    """Two noises at once: ``b`` (looped or cut to ``a``'s length) 3 dB under ``a``, by active
+    RMS (``levels.active_rms``)."""
     other = np.resize(b.audio, len(a.audio))
     mix = a.audio / active_rms(a.audio) + other / active_rms(other) * 10 ** (-3 / 20)
     return Clip(f"{a.name} + {b.name}", mix.astype(np.float32), RATE / 2)
@@ -141,8 +151,9 @@ def _examples(task: str, key: str, clips: list[Clip], settings: MixSettings, see
 
 def build_testset(evalset: str | os.PathLike | EvalSet, tasks: list[str], limit: int | None = None,
                   seed: int = SEED, sources: tuple[str, ...] = SOURCES) -> list[Condition]:
-    """The fixed test set: every clip of ``evalset`` (or the first ``limit``) in each condition
-    of each task whose source is in ``sources``, in a fixed order."""
+    """The fixed test set: every clip of ``evalset`` (a folder, of which the first ``limit``
+    clips are taken; or an ``EvalSet`` already loaded, taken whole) in each condition of each
+    task whose source is in ``sources``, in a fixed order."""
     held = evalset if isinstance(evalset, EvalSet) else load_evalset(evalset, limit)
     clips = held.speech
     # Always made, even when no chosen task needs them, as the examples were first drawn

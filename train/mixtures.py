@@ -177,7 +177,7 @@ class Mixer:
         lowpass = self.band_limit(rng, bandwidth)
         return render.Recipe(np.asarray(speech, np.float32), target_ir, input_ir,
                              np.asarray(noise, np.float32), float(gain), float(limit),
-                             min(bandwidth, lowpass) if lowpass else bandwidth, lowpass)
+                             lowpass or bandwidth, lowpass)
 
     def _whole(self, rng: np.random.Generator, n: int, clip: Clip | None) -> Example:
         """A deplosive or chain example, made whole on the CPU: its pops are placed on the

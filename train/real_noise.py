@@ -15,26 +15,26 @@ import numpy as np
 import torch
 import torchaudio
 
-from .corpus import RATE, Clip
+from .corpus import Clip
 from .eq import random_eq
 from .noise import envelope, unit_rms
 
-SPEEDS = ((5, 6), (9, 10), (11, 12), (12, 11), (10, 9), (6, 5), (4, 5), (5, 4))  # (from, to): speed to/from
+SPEEDS = ((5, 6), (9, 10), (11, 12), (12, 11), (10, 9), (6, 5), (4, 5), (5, 4))  # (from, to): speed from/to
 CROSSFADE = 480  # 10 ms between spliced pieces
 
 
 def piece(rng: np.random.Generator, audio: np.ndarray, n: int) -> np.ndarray:
-    """``n`` samples of ``audio`` from a random offset, looping it if it is shorter."""
+    """``n`` samples of ``audio`` looped, from a random offset. The loop joins end to start as
+    it is, so a recording shorter than ``n`` repeats with a seam (often a click) per loop."""
     reps = int(np.ceil(n / len(audio))) + 1
-    looped = np.tile(audio, reps) if reps > 1 else audio
-    start = rng.integers(0, len(looped) - n + 1)
-    return looped[start:start + n]
+    start = rng.integers(0, reps * len(audio) - n + 1)
+    return audio[(start + np.arange(n)) % len(audio)]
 
 
 def splice(rng: np.random.Generator, audio: np.ndarray, n: int, pieces: int) -> np.ndarray:
     """``n`` samples made of ``pieces`` stretches from random places, joined by 10 ms
-    equal-power crossfades."""
-    if pieces == 1:
+    equal-power crossfades (one stretch when ``n`` is too short to join)."""
+    if pieces == 1 or n < 4 * CROSSFADE:
         return piece(rng, audio, n)
     bounds = np.sort(rng.integers(CROSSFADE, max(CROSSFADE + 1, n - CROSSFADE), pieces - 1))
     out = piece(rng, audio, n).astype(np.float32)

@@ -29,6 +29,12 @@ HERE = Path(__file__).parent
 SECONDS = 4.0
 NOISE_SECONDS = 30.0
 WIDEBAND = ["vctk_p255_367.flac", "vctk_p301_102.flac"]  # one male, one female speaker
+# Recordings in the shared data cut from the same source recordings as reserved ones (0 A.D.'s
+# edited loops: its SOURCES.txt says "amb_*_1x vs _2x share a source recording"; the river loops
+# correlate too): training must leave them out as well.
+RELATED = ["0ad_building_amb_trade_10.ogg", "0ad_building_amb_trade_11.ogg", "0ad_building_amb_trade_13.ogg",
+           "0ad_building_amb_trade_20.ogg", "0ad_water_river_fast_21.ogg", "0ad_water_river_raging_21.ogg",
+           "0ad_water_river_slow_21.ogg"]
 KINDS = {  # file stem (without trailing digits) -> the kind of noise, for the per-kind table
     "blanket_coffee_shop": "cafe", "ibm_typing": "typing", "ibm_car_engine": "car engine",
     "construction": "construction", "0ad_water_river_med_": "river", "0ad_weather_windgust_": "wind",
@@ -127,7 +133,7 @@ def main(shared: Path) -> None:
     vctk_all = [p.name for p in sorted((speech / "vctk_p225_p228_16k").glob("p226_*.wav"))]
     reserved = copy_reserved(shared)
     copy_wideband(speech)
-    heldout = sorted({p.name for p in chosen} | set(example) | set(vctk_all) | set(WIDEBAND) | set(reserved))
+    heldout = sorted({p.name for p in chosen} | set(example) | set(vctk_all) | set(WIDEBAND) | set(reserved) | set(RELATED))
     lines = []
     for p in chosen:
         audio, rate = sf.read(p, dtype="float64", always_2d=True)

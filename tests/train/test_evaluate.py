@@ -65,6 +65,10 @@ def test_eval_refuses_a_missing_folder(tmp_path):
     run = subprocess.run([sys.executable, "-m", "dxkit.cli", "eval", "--evalset", str(tmp_path / "none")],
                          capture_output=True, text=True)
     assert run.returncode == 2 and "does not exist" in run.stderr
+    (tmp_path / "speech").mkdir()  # a folder of speech alone, as the test set used to be
+    run = subprocess.run([sys.executable, "-m", "dxkit.cli", "eval", "--evalset", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "no wideband" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_eval_refuses_malformed_networks():

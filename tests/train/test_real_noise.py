@@ -58,10 +58,14 @@ def test_a_speed_change_moves_the_pitch_of_a_recording():
     assert 120 in peaks and len(peaks) >= 3 and all(90 <= p <= 160 for p in peaks)
 
 
-def test_splicing_joins_pieces_without_a_jump():
-    ramp = np.linspace(-1, 1, 48000).astype(np.float32)  # any cut shows as a jump in a ramp
-    out = real_noise.splice(np.random.default_rng(2), ramp, 24000, 3)
+@pytest.mark.parametrize("seed", range(5))
+def test_splicing_joins_pieces_without_a_jump(seed):
+    t = np.arange(48000) / 48000
+    triangle = (1 - 2 * np.abs(t - 0.5)).astype(np.float32)  # loops without a jump; a cut shows as one
+    out = real_noise.splice(np.random.default_rng(seed), triangle, 24000, 3)
     assert len(out) == 24000 and np.max(np.abs(np.diff(out))) < 0.01
+    hard_cut = np.concatenate([triangle[:12000], triangle[30000:42000]])
+    assert np.max(np.abs(np.diff(hard_cut))) > 0.1  # what a join without the crossfade looks like
 
 
 def test_band_limited_examples_limit_input_target_and_bandwidth_together(speech_dir):
