@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 
 from dxkit.infer.chain import load_chain, run_chain
 
@@ -51,8 +50,7 @@ def pause_reduction(process: Callable[[np.ndarray], np.ndarray], noise: np.ndarr
     noise alone, all of it a pause). All signals are 48 kHz mono ``[T]``; ``noise`` is looped
     to the speech's length."""
     n = len(noise) if speech is None else len(speech)
-    x = render.band_limit(torch.from_numpy(np.resize(noise, n).astype(np.float32))[None],
-                          torch.tensor([cutoff_hz], dtype=torch.float32))[0].numpy().astype(np.float64)
+    x = render.band_limit_array(np.resize(noise, n), cutoff_hz).astype(np.float64)
     x *= 10 ** (NOISE_DBFS / 20) / np.sqrt(np.mean(x ** 2))
     clean = np.zeros(n) if speech is None else speech / active_rms(speech) * 10 ** (SPEECH_DBFS / 20)
     out = np.asarray(process((clean + x).astype(np.float32)), np.float64)

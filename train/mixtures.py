@@ -125,8 +125,7 @@ class Mixer:
             x = synth_noise(rng, n, babble=lambda m: self.babble(rng, m, speaker), kinds=kinds)
         if s.p_noise_band_limit and rng.random() < s.p_noise_band_limit:
             cutoff = np.exp(rng.uniform(*np.log(s.noise_band_limit_hz)))
-            x = unit_rms(render.band_limit(torch.from_numpy(np.asarray(x, np.float32))[None],
-                                           torch.tensor([cutoff], dtype=torch.float32))[0].numpy())
+            x = unit_rms(render.band_limit_array(x, cutoff))
         return x
 
     def band_limit(self, rng: np.random.Generator, bandwidth_hz: float) -> float:

@@ -114,6 +114,12 @@ def band_limit(x: torch.Tensor, cutoff_hz: torch.Tensor, rate: int = 48000) -> t
     return out
 
 
+def band_limit_array(x: np.ndarray, cutoff_hz: float, rate: int = 48000) -> np.ndarray:
+    """``band_limit`` for one 1-D array: ``x`` as float32, low-passed at ``cutoff_hz``."""
+    row = torch.from_numpy(np.asarray(x, np.float32))[None]
+    return band_limit(row, torch.tensor([cutoff_hz], dtype=torch.float32), rate)[0].numpy()
+
+
 def render(speech: torch.Tensor, target_ir: torch.Tensor, input_ir: torch.Tensor,
            noise: torch.Tensor, noise_gain: torch.Tensor, clip: torch.Tensor,
            lowpass_hz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
