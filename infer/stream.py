@@ -36,7 +36,7 @@ class _Place:
     tail: torch.Tensor  # overlap-add sum not yet complete, from the next output sample on
     state: State
     frames_done: int = 0
-    skip: int = 0  # output samples still to drop: the front padding
+    skip: int = 0  # output samples still to drop: the front padding and the look-ahead's delay
     received: int = 0  # input samples received so far
     finished: bool = False  # no more input will come
 
@@ -96,7 +96,8 @@ class Stream:
             pad = net.n_fft // 2
             places.append(_Place(torch.zeros(pad, device=self.device),
                                  torch.zeros(net.n_fft - net.hop, device=self.device),
-                                 net.initial_state(1, self.device), skip=pad))
+                                 net.initial_state(1, self.device),
+                                 skip=pad + net.lookahead * net.hop))
         lane = Lane(length, places)
         self.lanes.append(lane)
         return lane
@@ -143,8 +144,9 @@ class Stream:
                             self._step(index, lanes[start:start + self.max_batch], count)
 
     def _total_frames(self, net: BandNet, length: int) -> int:
-        # as BandNet.forward: the signal padded to whole hops, frames centred on every hop
-        return -(-length // net.hop) + net.n_fft // net.hop - 1
+        # as BandNet.forward: the signal padded to whole hops and the look-ahead, frames
+        # centred on every hop
+        return -(-length // net.hop) + net.lookahead + net.n_fft // net.hop - 1
 
     def _ready(self, index: int, lane: Lane) -> int:
         """How many frames ``lane`` sends through network ``index`` now: a whole chunk, or at
@@ -169,7 +171,8 @@ class Stream:
         frames = torch.stack([p.pending[:span] for p in places]).unfold(-1, net.n_fft, net.hop)
         spec = torch.fft.rfft(frames * net.window, dim=-1)  # [B, count, bins], as torch.stft
         state = State(torch.cat([p.state.hidden for p in places], dim=1),
-                      torch.cat([p.state.past for p in places], dim=0))
+                      torch.cat([p.state.past for p in places], dim=0),
+                      torch.cat([p.state.waiting for p in places], dim=0))
         with torch.autocast(self.device.type, dtype=self.autocast, enabled=self.autocast is not None):
             spec, state = net.enhance(spec, state, strength_db=self.strength[index])
         finite = torch.isfinite(torch.view_as_real(spec)).flatten(1).all(dim=1).tolist()
@@ -185,7 +188,8 @@ class Stream:
         for row, (lane, place) in enumerate(zip(lanes, places)):
             place.pending = place.pending[count * hop:]
             place.tail = summed[row, count * hop:].clone()
-            place.state = State(state.hidden[:, row:row + 1].clone(), state.past[row:row + 1].clone())
+            place.state = State(state.hidden[:, row:row + 1].clone(), state.past[row:row + 1].clone(),
+                                state.waiting[row:row + 1].clone())
             place.frames_done += count
             lane.failed |= not finite[row]
             out = complete[row]

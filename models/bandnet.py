@@ -16,11 +16,14 @@ A causal STFT-domain network, designed for this project from three published ide
 
 Shapes: a wave is ``[B, T]`` float32 at 48 kHz (one channel per row); a spectrum is
 ``[B, frames, bins]`` complex. The STFT is 20 ms sqrt-Hann windows at a 10 ms hop, so the
-algorithmic look-ahead is one window, 20 ms; everything after the STFT is causal. ``enhance``
-takes and returns the GRU state and the deep filter's past frames (``State``), so spectra can be
-processed in pieces with the same result as in one go (tested); ``forward`` is the whole-signal
-path (one STFT, fresh state) that training uses; ``infer/stream.py`` runs the same computation
-in chunks.
+algorithmic look-ahead is one window, 20 ms, plus ``lookahead`` frames: the gains and filter for
+frame t come from the GRU's output at frame t + lookahead (files are offline, so a few frames of
+future cost nothing but that delay; DeepFilterNet 2 uses two). ``enhance`` takes and returns the
+GRU state, the frames still waiting for their look-ahead and the deep filter's past frames
+(``State``), so spectra can be processed in pieces with the same result as in one go (tested);
+its output runs ``lookahead`` frames behind its input. ``forward`` is the whole-signal path (one
+STFT, fresh state, the delay removed) that training uses; ``infer/stream.py`` runs the same
+computation in chunks.
 
 Bands that reach above ``gain_top_hz`` take the gain of the highest band wholly below it: the
 shipped networks are trained on speech recorded at 16 to 32 kHz, so nothing teaches them what
@@ -52,6 +55,7 @@ class State:
 
     hidden: torch.Tensor  # [layers, B, hidden]
     past: torch.Tensor  # [B, order - 1, df_bins] complex, the gain-enhanced spectrum
+    waiting: torch.Tensor  # [B, lookahead, bins] complex, input frames not yet enhanced
 
 
 class BandNet(nn.Module):
@@ -59,10 +63,13 @@ class BandNet(nn.Module):
 
     def __init__(self, sample_rate: int = 48000, n_fft: int = 960, hop: int = 480,
                  bands: int = 32, df_bins: int = 96, df_order: int = 3, hidden: int = 256,
-                 layers: int = 2, gain_top_hz: float = 16000.0) -> None:
+                 layers: int = 2, gain_top_hz: float = 16000.0, lookahead: int = 0) -> None:
         super().__init__()
         if sample_rate != 48000:
             raise ValueError("BandNet runs at 48 kHz")
+        if lookahead < 0:
+            raise ValueError(f"lookahead: expected 0 or more frames, got {lookahead}")
+        self.lookahead = lookahead
         self.sample_rate, self.n_fft, self.hop = sample_rate, n_fft, hop
         self.n_bins = n_fft // 2 + 1
         self.df_bins, self.df_order, self.hidden_size, self.layers = df_bins, df_order, hidden, layers
@@ -102,6 +109,8 @@ class BandNet(nn.Module):
         device = device or self.window.device
         return State(torch.zeros(self.layers, batch, self.hidden_size, device=device),
                      torch.zeros(batch, self.df_order - 1, self.df_bins, dtype=torch.complex64,
+                                 device=device),
+                     torch.zeros(batch, self.lookahead, self.n_bins, dtype=torch.complex64,
                                  device=device))
 
     def features(self, spec: torch.Tensor) -> torch.Tensor:
@@ -112,7 +121,8 @@ class BandNet(nn.Module):
 
     def enhance(self, spec: torch.Tensor, state: State | None = None,
                 strength_db: float | None = None) -> tuple[torch.Tensor, State]:
-        """Enhance ``[B, frames, bins]`` complex spectra; returns the spectra and the next state."""
+        """Enhance ``[B, frames, bins]`` complex spectra; returns as many frames, ``lookahead``
+        frames behind the input (the first come from ``state``), and the next state."""
         batch, frames, _ = spec.shape
         state = state or self.initial_state(batch, spec.device)
         with torch.autocast(spec.device.type, enabled=False):
@@ -122,8 +132,11 @@ class BandNet(nn.Module):
         x = self.encoder(features)
         h, hidden = self.gru(x, state.hidden)
         h = torch.cat([h, x], dim=-1)
+        # h[t] has heard frame t: it enhances ``due[t]``, the frame ``lookahead`` before it
+        queue = torch.cat([state.waiting.to(spec.dtype), spec], dim=1)
+        due, waiting = queue[:, :frames], queue[:, frames:]
         gains = torch.sigmoid(self.gain_head(h).float())[..., self.gain_index]
-        enhanced = spec * gains
+        enhanced = due * gains
 
         coef = self.df_head(h).float().view(batch, frames, self.df_bins, self.df_order, 2)
         coef = torch.complex(coef[..., 0] + self.df_identity, coef[..., 1])
@@ -137,16 +150,19 @@ class BandNet(nn.Module):
 
         if strength_db is not None:
             floor = 10.0 ** (-strength_db / 20.0)
-            enhanced = enhanced * (1.0 - floor) + spec * floor
+            enhanced = enhanced * (1.0 - floor) + due * floor
         next_past = history[:, -(self.df_order - 1):] if self.df_order > 1 else state.past
-        return enhanced, State(hidden, next_past)
+        return enhanced, State(hidden, next_past, waiting)
 
     def forward(self, wave: torch.Tensor, strength_db: float | None = None) -> torch.Tensor:
         """Whole-signal enhancement: ``[B, T]`` -> ``[B, T]``, same length, no added delay.
 
-        The signal is padded with silence to whole hops first, so every output sample lies under
-        two full frames (the streaming runner, ``infer/stream.py``, frames it the same way)."""
+        The signal is padded with silence to whole hops and then ``lookahead`` hops more, so
+        every output sample lies under two full frames and the last frames hear their future
+        (the streaming runner, ``infer/stream.py``, frames it the same way); the output, which
+        runs ``lookahead`` hops late, is moved back."""
         length = wave.shape[-1]
-        padded = torch.nn.functional.pad(wave, (0, -length % self.hop))
+        delay = self.lookahead * self.hop
+        padded = torch.nn.functional.pad(wave, (0, -length % self.hop + delay))
         spec, _ = self.enhance(self.stft(padded), strength_db=strength_db)
-        return self.istft(spec, padded.shape[-1])[..., :length]
+        return self.istft(spec, padded.shape[-1])[..., delay:delay + length]

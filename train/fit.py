@@ -19,12 +19,20 @@ from .system import RestorationSystem
 
 def build_model(cfg: DictConfig) -> tuple[torch.nn.Module, str, dict]:
     """The network to train: a shipped or saved one if ``init_from`` is set (its own
-    architecture wins), else a new one from ``cfg.model``."""
+    architecture wins), else a new one from ``cfg.model``. ``cfg.lookahead``, when set, gives
+    either one that many frames of look-ahead (it adds no weights, so a network trained
+    without can start from its own)."""
     if cfg.init_from:
         model = models.load(cfg.init_from)
-        return model.train(), model.family, dict(model.args)
-    args = OmegaConf.to_container(cfg.model.args, resolve=True)
-    return FAMILIES[cfg.model.family](**args), cfg.model.family, args
+        family, args, state = model.family, dict(model.args), model.state_dict()
+    else:
+        family, args, state = cfg.model.family, OmegaConf.to_container(cfg.model.args, resolve=True), None
+    if cfg.lookahead is not None:
+        args["lookahead"] = int(cfg.lookahead)
+    model = FAMILIES[family](**args)
+    if state is not None:
+        model.load_state_dict(state)
+    return model.train(), family, args
 
 
 class Export(L.Callback):

@@ -13,7 +13,7 @@ from signals import programme
 @pytest.fixture(scope="module")
 def nets():
     torch.manual_seed(3)
-    other = BandNet(hidden=16, layers=2, df_bins=12, df_order=3, bands=16).eval()
+    other = BandNet(hidden=16, layers=2, df_bins=12, df_order=3, bands=16, lookahead=2).eval()
     for p in other.df_head.parameters():
         torch.nn.init.normal_(p, std=0.05)
     return [models.load("debug"), other]

@@ -38,11 +38,12 @@ def test_erb_bands_cover_every_bin_at_least_two_wide():
 
 
 @pytest.mark.parametrize("length", [48000, 48000 + 123, 959])
-def test_transparent_network_returns_the_input_exactly_aligned(length):
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_transparent_network_returns_the_input_exactly_aligned(length, lookahead):
     torch.manual_seed(0)
     x = torch.randn(2, length) * 0.1
     with torch.no_grad():
-        y = _transparent()(x)
+        y = _transparent(lookahead=lookahead)(x)
     assert y.shape == x.shape
     assert torch.max(torch.abs(y - x)) < 1e-5
 
@@ -58,9 +59,10 @@ def test_strength_limits_the_attenuation():
     assert ratio == pytest.approx(10 ** (-6 / 20), rel=1e-3)
 
 
-def test_output_does_not_depend_on_input_more_than_20_ms_ahead():
+@pytest.mark.parametrize("frames", [0, 2])
+def test_output_depends_on_input_no_further_ahead_than_the_window_and_the_lookahead(frames):
     torch.manual_seed(1)
-    net = BandNet(hidden=16, layers=1).eval()
+    net = BandNet(hidden=16, layers=1, lookahead=frames).eval()
     for p in net.df_head.parameters():
         torch.nn.init.normal_(p, std=0.1)
     x = torch.randn(1, 48000) * 0.1
@@ -68,14 +70,16 @@ def test_output_does_not_depend_on_input_more_than_20_ms_ahead():
     changed[:, 30000:] = torch.randn(1, 18000)
     with torch.no_grad():
         a, b = net(x), net(changed)
-    lookahead = 960  # one 20 ms window
-    assert torch.equal(a[:, :30000 - lookahead], b[:, :30000 - lookahead])
-    assert not torch.equal(a[:, 30000:], b[:, 30000:])
+    ahead = 960 + frames * 480  # one 20 ms window and the look-ahead's frames
+    assert torch.equal(a[:, :30000 - ahead], b[:, :30000 - ahead])
+    # the whole look-ahead is used: the frame whose future the change enters moves
+    assert not torch.equal(a[:, 30000 - ahead:30000 - ahead + 480], b[:, 30000 - ahead:30000 - ahead + 480])
 
 
-def test_state_carried_across_chunks_equals_one_pass():
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_state_carried_across_chunks_equals_one_pass(lookahead):
     torch.manual_seed(2)
-    net = BandNet(hidden=16, layers=2, df_order=3).eval()
+    net = BandNet(hidden=16, layers=2, df_order=3, lookahead=lookahead).eval()
     for p in net.df_head.parameters():
         torch.nn.init.normal_(p, std=0.1)
     spec = net.stft(torch.randn(2, 48000) * 0.1)
@@ -94,7 +98,7 @@ def test_shipped_architectures_fit_the_size_budget(name):
     net = BandNet(**cfg["args"])
     params = sum(p.numel() for p in net.parameters())
     assert params <= 2.5e6
-    assert net.n_fft / 48000 <= 0.040  # look-ahead: one window
+    assert (net.n_fft + net.lookahead * net.hop) / 48000 <= 0.040  # look-ahead: window and frames
 
 
 def test_refuses_other_rates():

@@ -58,6 +58,16 @@ def test_custom_noise_fine_tunes_the_shipped_denoiser(tmp_path, speech_dir):
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
+def test_lookahead_is_given_to_a_network_that_starts_from_one_without(tmp_path, speech_dir):
+    out = tmp_path / "ahead.safetensors"
+    cfg = _config(["init_from=debug", "lookahead=2", f"data.speech_dirs=[{speech_dir}]",
+                   "trainer.max_steps=1", f"output={out}", *TINY])
+    fit(cfg)
+    start, ahead = models.load("debug"), models.load(out)
+    assert ahead.lookahead == 2 and start.lookahead == 0
+    assert {k: v for k, v in ahead.args.items() if k != "lookahead"} == start.args
+
+
 def test_ddp_trains_with_two_cpu_processes(tmp_path, speech_dir):
     out = tmp_path / "ddp.safetensors"
     args = ["model=debug", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
