@@ -202,6 +202,9 @@ def pop_reduction_db(clean: np.ndarray, degraded: np.ndarray, processed: np.ndar
     - ``pop_removed_db = L(degraded - clean, pop_mask) - L(processed - clean, pop_mask)``:
       low-band energy of the pop as added, minus that of what is left of it (plus anything
       the processor added) inside the pops. Positive = removed; infinite if removed exactly.
+    - ``pop_above_clean_db = L(processed, pop_mask) - L(clean, pop_mask)``: how far the
+      output's low band inside the pops stays above the clean speech's there (0 = as clean;
+      negative = the processor took speech away with the pop).
     - ``outside_change_db = |L(processed, ~pop_mask) - L(degraded, ~pop_mask)|``: the absolute
       change of the whole signal's low-band energy outside the pops (0 = untouched).
 
@@ -218,5 +221,6 @@ def pop_reduction_db(clean: np.ndarray, degraded: np.ndarray, processed: np.ndar
         raise ValueError("pop_mask: must mark some samples as pop and some as not")
     return {
         "pop_removed_db": low_band_db(d - c, sample_rate, m) - low_band_db(p - c, sample_rate, m),
+        "pop_above_clean_db": low_band_db(p, sample_rate, m) - low_band_db(c, sample_rate, m),
         "outside_change_db": abs(low_band_db(p, sample_rate, ~m) - low_band_db(d, sample_rate, ~m)),
     }

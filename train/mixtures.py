@@ -5,9 +5,10 @@ what it should give back.
   to -15 dBFS, sometimes clipped. Target: the speech as it was before the noise (room included).
 - dereverb: speech in a room (RT60 0.2 to 1.3 s) with faint residual noise. Target: the speech
   through the direct path and the first 50 ms of the room (``rooms.early_part``).
-- deplosive: speech, sometimes with noise (at SNR -5 to 30 dB, as it meets the network first in
-  the chain) and early reflections in both input and target, plus pops at onsets
-  (``plosives``). Target: the speech (with that noise) without the pops.
+- deplosive: speech, sometimes in a room and with noise (at SNR -5 to 30 dB): the take as it
+  meets the network first in the chain, in both input and target; plus pops at onsets
+  (``plosives``), dry, as a pop happens at the microphone. Target: the speech (with that room
+  and noise) without the pops.
 - chain: all three at once, for the combined test: the room, pops at the microphone (dry), noise
   at SNR -5 to 30 dB. Target: the speech through the direct path and the first 50 ms, no pops.
 
@@ -186,8 +187,8 @@ class Mixer:
         speech, bandwidth = self.dry(rng, n, clip)
         mask = None
         if self.task == "deplosive":
-            if self.rirs and rng.random() < s.p_reverb:
-                speech = convolve(speech, rooms.early_part(self.room(rng)))
+            if self.rirs and rng.random() < s.p_reverb:  # the whole room: it runs before dereverb
+                speech = convolve(speech, self.room(rng))
             if rng.random() < s.p_noisy_pops:  # it runs first in the chain, on noisy dialogue
                 speech = speech + self.noise(rng, n, clip) * active_rms(speech) * 10 ** (-rng.uniform(*s.snr_db) / 20)
             target = speech

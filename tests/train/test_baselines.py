@@ -157,8 +157,12 @@ def test_pop_reduction_db_reads_nothing_for_doing_nothing_and_everything_for_the
     untouched = pop_reduction_db(clean, degraded, degraded, SR, mask)
     assert untouched["pop_removed_db"] == pytest.approx(0.0, abs=1e-9)
     assert untouched["outside_change_db"] == pytest.approx(0.0, abs=1e-9)
+    assert untouched["pop_above_clean_db"] > 6.0  # the pops are louder than the speech under them
     perfect = pop_reduction_db(clean, degraded, clean, SR, mask)
     assert perfect["pop_removed_db"] == math.inf
+    assert perfect["pop_above_clean_db"] == pytest.approx(0.0, abs=1e-9)
+    silenced = pop_reduction_db(clean, degraded, np.where(mask, 0.5 * clean, clean).astype(np.float32), SR, mask)
+    assert silenced["pop_above_clean_db"] < -3.0  # speech taken away with the pop reads below clean
     half = pop_reduction_db(clean, degraded, (clean + (degraded - clean) / 2).astype(np.float32), SR, mask)
     assert half["pop_removed_db"] == pytest.approx(6.02, abs=0.05)
 

@@ -18,11 +18,15 @@ def test_testset_is_fixed_and_has_every_condition():
     b = build_testset(EVALSET, ["denoise", "deplosive"], limit=2)
     assert [c.name for c in a] == [f"real snr {s:+d} dB" for s in SNRS_DB] + [
         "real 2 noises snr +5 dB", "real 16 kHz recording snr +5 dB",
-        "real low-passed noise, wide speech snr +5 dB"] + [f"synthetic snr {s:+d} dB" for s in SNRS_DB] + ["pops"]
+        "real low-passed noise, wide speech snr +5 dB"] + [f"synthetic snr {s:+d} dB" for s in SNRS_DB] + [
+        "real pops in measured room+noise", "pops"]
     for ca, cb in zip(a, b):
         for ea, eb in zip(ca.examples, cb.examples):
             assert np.array_equal(ea.noisy, eb.noisy) and np.array_equal(ea.target, eb.target)
-    assert all(ex.pop_mask is not None and ex.pop_mask.any() for ex in a[-1].examples)
+    assert all(ex.pop_mask is not None and ex.pop_mask.any() for c in a[-2:] for ex in c.examples)
+    for ex in a[-2].examples:  # the real pops sit on a take with room and noise, which the target keeps
+        assert np.all(ex.noisy[~ex.pop_mask] == ex.target[~ex.pop_mask])
+        assert np.sum((ex.noisy - ex.target)[ex.pop_mask] ** 2) > 0.01 * np.sum(ex.target[ex.pop_mask] ** 2)
 
 
 def test_real_conditions_use_the_held_out_recordings_rooms_and_band_limits():
@@ -49,7 +53,7 @@ def test_eval_command_writes_table_and_json(tmp_path):
     assert "| real snr -5 dB | passthrough |" in run.stdout and "dxkit deplosive+denoise+dereverb" in run.stdout
     report = json.loads((tmp_path / "eval.json").read_text())
     tasks = [c["task"] for c in report["conditions"]]
-    assert tasks == ["denoise"] * 13 + ["dereverb"] * 2 + ["deplosive"] + ["chain"] * 2
+    assert tasks == ["denoise"] * 13 + ["dereverb"] * 2 + ["deplosive"] * 2 + ["chain"] * 2
     by = {(c["task"], c["condition"]): c["systems"] for c in report["conditions"]}
     for source in ("real", "synthetic"):
         sdr = [by[("denoise", f"{source} snr {s:+d} dB")]["passthrough"]["si_sdr"] for s in SNRS_DB]
