@@ -18,7 +18,7 @@ Public API:
 
 from dxkit.deliver import __version__, specs
 from dxkit.deliver.requirements import Requirement
-from dxkit.deliver.delivery import DeliveryResult, deliver
+from dxkit.deliver.delivery import DeliveryResult  # dxkit.deliver, the package, is callable
 from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError, SpecError
 from dxkit.deliver.meter import Measurement, measure
 from dxkit.deliver.check import CheckResult, check

@@ -1,4 +1,5 @@
-"""The independent meter the tests compare against: libebur128 through pyebur128."""
+"""The independent meters the tests compare against: libebur128 (through pyebur128) and
+pyloudnorm, two implementations of ITU-R BS.1770 that share no code with ours or each other."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 
 import numpy as np
 import pyebur128 as ebu
+import pyloudnorm
 import soundfile as sf
 
 
@@ -20,3 +22,12 @@ def libebur128(path) -> dict:
     return {"integrated_lufs": ebu.get_loudness_global(state),
             "lra_lu": ebu.get_loudness_range(state),
             "true_peak_dbtp": 20 * math.log10(peak) if peak > 0 else -math.inf}
+
+
+def pyloudnorm_lufs(path) -> float:
+    """Integrated LUFS of a mono or stereo file by pyloudnorm, decoded by libsndfile (its
+    channel weights stop at five channels and know no LFE, so no surround here)."""
+    data, rate = sf.read(str(path), dtype="float64", always_2d=True)
+    if data.shape[1] > 2:
+        raise ValueError(f"{path}: pyloudnorm is used here on mono and stereo only")
+    return float(pyloudnorm.Meter(rate).integrated_loudness(data))
