@@ -145,12 +145,10 @@ def cmd_deliver(args) -> int:
 
 
 def _restore_settings(args):
-    from dxkit.infer import Settings, parse_chain, parse_strength, resolve_device
+    """The settings of restore and batch; loads no torch (``Settings.check_device`` does)."""
+    from dxkit.infer import Settings, parse_chain, parse_strength
 
     chain = parse_chain(args.chain)
-    device = resolve_device(args.device)  # a device this machine lacks is a usage error, before any work
-    if args.precision in ("bf16", "fp16") and device.type != "cuda":
-        raise ValueError(f"--precision {args.precision} needs a CUDA device; the networks run on {device}")
     return Settings(chain, parse_strength(args.strength, chain), args.spec, args.device, args.precision)
 
 
@@ -180,6 +178,7 @@ def cmd_restore(args) -> int:
         return _usage_error(f"report folder {args.report} does not exist")
     try:
         settings = _restore_settings(args)
+        settings.check_device()  # a device this machine lacks is a usage error, before any work
         settings.reports, settings.report_dir = bool(args.report), Path(args.report) if args.report else None
         suffix = ".wav" if args.spec == "none" else specs.resolve(args.spec).output.suffix
         jobs = _restore_jobs(args, suffix)

@@ -7,8 +7,9 @@
   written; nothing is written outside ``OUT_DIR``.
 - Resumable: ``OUT_DIR/.dxkit-batch/manifest-*.jsonl`` records, for each finished file, the
   SHA-256 of the input and of the output and a fingerprint of the settings (the networks'
-  weights, strengths, spec, precision, dxkit version). A rerun skips a file only when all of
-  those still match.
+  weight files, strengths, spec, the precision asked for, dxkit version). A rerun skips a file
+  only when all of those still match. What is left to do is decided before torch and the
+  networks are loaded, so a rerun with nothing to do answers at once.
 - ``jobs`` worker processes share the files, one device each (``cuda:0``, ``cuda:1``, ... when
   the device is a GPU). Across machines, launch one ``dxkit batch`` per process with ``torchrun``
   (or any launcher that sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``): each takes every
@@ -29,11 +30,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from dxkit import models
 from dxkit.deliver import __version__, specs
 from dxkit.deliver.audio import first_line
 from dxkit.deliver.errors import OutputError
 
-from .runner import Job, Outcome, Runner, Settings
+from .settings import Job, Settings
 
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".bwf", ".rf64", ".w64", ".flac", ".aif", ".aiff", ".aifc",
                             ".caf", ".ogg", ".oga", ".opus", ".mp3"})
@@ -162,21 +164,18 @@ def file_sha256(path: Path) -> str:
 
 
 def settings_fingerprint(settings: Settings) -> str:
-    """A hash of everything that shapes the output: weights, strengths, spec, the precision it
-    runs at here, QC reports or not, dxkit's version."""
-    from dxkit import models  # torch is loaded here, not when the CLI starts
-
+    """A hash of everything that shapes the output: the networks' weight files, strengths, spec,
+    the precision asked for (``auto`` is one setting, whatever it picks on this machine), QC
+    reports or not, dxkit's version. Loads no torch: raises ``models.WeightsError`` for a
+    network that is not there."""
     digest = hashlib.sha256()
     for name in settings.chain:
-        net = models.load(name)
-        digest.update(json.dumps(getattr(net, "args", {}), sort_keys=True).encode())
-        for key, tensor in sorted(net.state_dict().items()):
-            digest.update(key.encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        path = models.weights_file(name)
+        digest.update((name if path is None else file_sha256(path)).encode())  # None: built in code
     spec_text = "none" if settings.spec == "none" else json.dumps(asdict(specs.resolve(settings.spec)),
                                                                     sort_keys=True, default=str)
     digest.update(json.dumps({"chain": settings.chain, "strength": settings.strength, "spec": spec_text,
-                              "precision": settings.resolved_precision(), "reports": settings.reports,
+                              "precision": settings.precision or "auto", "reports": settings.reports,
                               "version": __version__}, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -248,7 +247,8 @@ def _stat(path: Path) -> tuple[int, int]:
 
 
 # --- running ------------------------------------------------------------------------------------
-def _done_of(outcome: Outcome) -> Done:
+def _done_of(outcome) -> Done:
+    """The record of a runner's ``Outcome``."""
     job = outcome.job
     if outcome.failure is not None:
         return Done(str(job.source), str(job.output), outcome.seconds_audio, outcome.error)
@@ -266,6 +266,8 @@ def _done_of(outcome: Outcome) -> Done:
 
 def _work(jobs: list[Job], settings: Settings, threads: int | None, report: Callable[[Done], None]) -> None:
     import torch
+
+    from .runner import Runner
 
     if threads:
         torch.set_num_threads(threads)
@@ -347,6 +349,8 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
             summary.skipped.append(str(job.source))
         else:
             todo.append(job)
+    if todo:  # only now does the device matter (this loads torch)
+        settings.check_device()
     for job in todo:
         try:
             job.output.parent.mkdir(parents=True, exist_ok=True)
@@ -369,10 +373,10 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
             summary.failed.append(done)
         progress(done, len(summary.restored) + len(summary.failed), total)
 
-    if jobs == 1 or len(todo) <= 1:
-        _work(todo, settings, None, take)
-    else:
+    if jobs > 1 and len(todo) > 1:
         _run_workers(todo, settings, jobs, take)
+    elif todo:  # with nothing to do, torch and the networks are never loaded
+        _work(todo, settings, None, take)
     for job in clashes[shard.rank::shard.world]:
         summary.failed.append(Done(str(job.source), str(job.output), 0.0,
                                    f"{job.source}: its output name {job.output.name} is taken by another input"))

@@ -21,40 +21,9 @@ from dxkit.deliver.audio import check_output_path, scratch_file
 from dxkit.deliver.delivery import DeliveryResult
 
 from .devices import default_precision, resolve_device
-from .runner import RATE, Job, Outcome, Runner, Settings, load_chain
+from .runner import RATE, Outcome, Runner, load_chain
+from .settings import DEFAULT_CHAIN, Job, Settings, parse_chain
 from .stream import Stream, run_whole
-
-DEFAULT_CHAIN = ("deplosive", "denoise", "dereverb")
-
-
-def parse_chain(text: str) -> list[str]:
-    """``"deplosive,denoise"`` -> ``["deplosive", "denoise"]``; names or .safetensors paths."""
-    steps = [s.strip() for s in text.split(",") if s.strip()]
-    if not steps:
-        raise ValueError("the chain is empty: give network names, e.g. --chain denoise")
-    if len(set(steps)) != len(steps):
-        raise ValueError(f"a network appears twice in the chain {text!r}")
-    return steps
-
-
-def parse_strength(text: str | None, chain: list[str]) -> dict[str, float]:
-    """``"denoise=12,dereverb=6"`` -> attenuation limits in dB for networks in ``chain``."""
-    limits: dict[str, float] = {}
-    for item in (text or "").split(","):
-        if not item.strip():
-            continue
-        name, _, value = item.partition("=")
-        name = name.strip()
-        if name not in chain:
-            raise ValueError(f"--strength names {name!r}, which is not in the chain ({', '.join(chain)})")
-        try:
-            limits[name] = float(value)
-        except ValueError:
-            raise ValueError(f"--strength {item!r}: give NAME=DB, e.g. denoise=12") from None
-        if not 0 <= limits[name] <= 100:
-            raise ValueError(f"--strength {item!r}: the limit is 0 to 100 dB")
-    return limits
-
 
 def conform(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """``[C, T]`` at any rate -> ``[C, round(T * 48000 / sample_rate)]`` at 48 kHz."""

@@ -39,20 +39,13 @@ from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError
 from dxkit.deliver.report import write_report
 
 from .devices import default_precision, resolve_device
-from .stream import CHUNK_FRAMES, Lane, Stream
+from .settings import Job, Settings
+from .stream import Lane, Stream
 
 RATE = 48000
 WAV_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 20  # a RIFF WAV cannot hold more; larger outputs are RF64
 LENGTH_SLACK = 64  # samples a resampler may fall short of the header's length at the very end
 FILES_PER_DESCRIPTOR_BUDGET = 3  # an open file holds its decoder, its sink and a spare
-
-
-@dataclass(frozen=True)
-class Job:
-    """Restore ``source`` into ``output``."""
-
-    source: Path
-    output: Path
 
 
 @dataclass
@@ -68,25 +61,6 @@ class Outcome:
     def error(self) -> str | None:
         """The failure in one line, or None."""
         return None if self.failure is None else first_line(self.failure)
-
-
-@dataclass
-class Settings:
-    """How to restore: the chain and its limits, the delivery spec, where the networks run."""
-
-    chain: list[str]
-    strength: dict[str, float] = field(default_factory=dict)
-    spec: str = "none"
-    device: str = "auto"
-    precision: str | None = None  # None: bf16 on a CUDA GPU that has it, else fp32
-    lanes: int = 16  # channels computed side by side in one device batch
-    chunk_frames: int = CHUNK_FRAMES
-    reports: bool = False  # with a spec: write each file's QC report (.qc.json, .qc.html) ...
-    report_dir: Path | None = None  # ... into this folder (None: beside the file)
-
-    def resolved_precision(self) -> str:
-        """The precision the networks will run at on this machine."""
-        return self.precision or default_precision(resolve_device(self.device))
 
 
 @dataclass(eq=False)

@@ -25,7 +25,8 @@ import torch
 
 from dxkit.models.bandnet import BandNet, State
 
-CHUNK_FRAMES = 100  # 1 s of 10 ms frames per network call
+from .settings import CHUNK_FRAMES
+
 
 
 @dataclass(eq=False)  # lanes are compared by identity

@@ -1,10 +1,22 @@
 """Restoration networks: denoise, dereverb and deplosive, by name or from a weights file.
 
 ``load(name_or_path)`` returns a ``torch.nn.Module`` that maps a ``[B, T]`` float32 wave at
-48 kHz to the restored wave of the same shape (``model(wave, strength_db=None)``).
+48 kHz to the restored wave of the same shape (``model(wave, strength_db=None)``). The names and
+files (``names``, ``weights_file``) load no torch; ``load``, ``save`` and ``read_metadata`` load
+it on first use.
 """
 
-from .registry import SHIPPED, load, names, weights_path
-from .weights import WeightsError, read_metadata, save
+from importlib import import_module
 
-__all__ = ["SHIPPED", "load", "names", "weights_path", "save", "read_metadata", "WeightsError"]
+from .names import SHIPPED, WeightsError, names, weights_file, weights_path
+
+_LAZY = {"load": "registry", "save": "weights", "read_metadata": "weights"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["SHIPPED", "load", "names", "weights_file", "weights_path", "save", "read_metadata", "WeightsError"]

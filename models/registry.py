@@ -1,27 +1,16 @@
-"""The networks dxkit ships, by name, and the ``debug`` model tests use."""
+"""Loading a network by name or file, and the ``debug`` model tests use."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 
 from .bandnet import BandNet
-from .weights import WeightsError, load as load_file
+from .names import weights_file
+from .weights import load as load_file
 
-WEIGHTS_DIR = Path(__file__).parent / "weights"
-SHIPPED = ("denoise", "dereverb", "deplosive")
 DEBUG_ARGS = {"bands": 16, "df_bins": 8, "df_order": 2, "hidden": 8, "layers": 1}
-
-
-def names() -> list[str]:
-    """Names ``load`` accepts: the shipped networks and ``debug``."""
-    return [*SHIPPED, "debug"]
-
-
-def weights_path(name: str) -> Path:
-    return WEIGHTS_DIR / f"{name}.safetensors"
 
 
 def debug_model() -> torch.nn.Module:
@@ -38,15 +27,5 @@ def debug_model() -> torch.nn.Module:
 def load(name_or_path: str | os.PathLike) -> torch.nn.Module:
     """A shipped network by name (``denoise``, ``dereverb``, ``deplosive``), ``debug``, or a
     ``.safetensors`` file written by ``dxkit train``. Returns the model in eval mode on the CPU."""
-    key = str(name_or_path)
-    if key == "debug":
-        return debug_model()
-    if key in SHIPPED:
-        path = weights_path(key)
-        if not path.exists():
-            raise WeightsError(f"the {key} network's weights are missing from this install ({path})")
-        return load_file(path)
-    if key.endswith(".safetensors") or os.sep in key:
-        return load_file(key)
-    raise WeightsError(f"unknown network {key!r}: use one of {', '.join(names())} "
-                       "or a path to a .safetensors file")
+    path = weights_file(name_or_path)
+    return debug_model() if path is None else load_file(path)

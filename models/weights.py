@@ -12,12 +12,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file, safe_open
 
 from .bandnet import BandNet
+from .names import WeightsError
 
 FAMILIES: dict[str, type[torch.nn.Module]] = {"bandnet": BandNet}
-
-
-class WeightsError(ValueError):
-    """A weights file that is missing, unreadable or not a dxkit model."""
 
 
 def save(model: torch.nn.Module, path: str | os.PathLike, family: str, args: dict,

@@ -139,6 +139,34 @@ def test_a_full_disk_fails_that_file_only(tmp_path, monkeypatch):
     assert files_under(tmp_path / "out") == {"a.wav", ".dxkit-batch/manifest-0-of-1.jsonl"}
 
 
+def test_a_rerun_with_nothing_to_do_loads_no_torch_and_a_new_weights_file_is_done_again(tmp_path):
+    from dxkit import models
+
+    src, out, net = tmp_path / "in", tmp_path / "out", tmp_path / "net.safetensors"
+    src.mkdir()
+    write(src / "a.wav", programme(1.0, 48000, channels=1), 48000)
+    debug = models.load("debug")
+    models.save(debug, net, debug.family, debug.args)
+    argv = ["batch", str(src), str(out), "--chain", str(net), "--device", "cpu"]
+    code = ("import sys; from dxkit.cli import main; rc = main(sys.argv[1:]); "
+            "print('torch was loaded' if 'torch' in sys.modules else 'no torch'); sys.exit(rc)")
+    runs = [subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True) for _ in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
+    assert "1 restored" in runs[0].stdout and "torch was loaded" in runs[0].stdout
+    assert "0 restored, 1 already done (skipped)" in runs[1].stdout and "no torch" in runs[1].stdout
+    with torch_no_grad():
+        for p in debug.parameters():
+            p.add_(0.01)
+    models.save(debug, net, debug.family, debug.args)  # new weights, same name: done again
+    assert len(run_batch(src, out, Settings([str(net)])).restored) == 1
+
+
+def torch_no_grad():
+    import torch
+
+    return torch.no_grad()
+
+
 def test_cli_batch_summary_and_exit_code(tmp_path):
     src = make_tree(tmp_path)
     run = subprocess.run([sys.executable, "-m", "dxkit.cli", "batch", str(src), str(tmp_path / "out"),

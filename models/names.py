@@ -1,0 +1,43 @@
+"""The networks dxkit ships, by name, and the weights file a name stands for. No torch here, so
+a command can tell what it would load (and fingerprint it) without loading it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+SHIPPED = ("denoise", "dereverb", "deplosive")
+DEBUG = "debug"  # a tiny untrained network built in code, for tests (registry.debug_model)
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing, unreadable or not a dxkit model."""
+
+
+def names() -> list[str]:
+    """Names ``load`` accepts: the shipped networks and ``debug``."""
+    return [*SHIPPED, DEBUG]
+
+
+def weights_path(name: str) -> Path:
+    return WEIGHTS_DIR / f"{name}.safetensors"
+
+
+def weights_file(name_or_path: str | os.PathLike) -> Path | None:
+    """The file ``load(name_or_path)`` reads; None for ``debug``. Raises WeightsError for an
+    unknown name or a file that is not there."""
+    key = str(name_or_path)
+    if key == DEBUG:
+        return None
+    if key in SHIPPED:
+        path = weights_path(key)
+        if not path.is_file():
+            raise WeightsError(f"the {key} network's weights are missing from this install ({path})")
+        return path
+    if key.endswith(".safetensors") or os.sep in key:
+        if not Path(key).is_file():
+            raise WeightsError(f"{key}: no such weights file")
+        return Path(key)
+    raise WeightsError(f"unknown network {key!r}: use one of {', '.join(names())} "
+                       "or a path to a .safetensors file")
