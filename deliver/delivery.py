@@ -77,6 +77,11 @@ class DeliveryResult:
     warnings: list[str] = field(default_factory=list)
     spectrogram_before: Spectrogram | None = None
     spectrogram_after: Spectrogram | None = None
+    # Set by ``dxkit restore`` (infer/runner.py), where networks ran before delivery: ``before``
+    # is then the user's take as received (at 48 kHz), ``restored`` what the networks made of it
+    # (what delivery started from), ``restoration`` each network and its attenuation limit.
+    restored: Measurement | None = None
+    restoration: list[dict] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -99,8 +104,11 @@ class DeliveryResult:
             "passed": self.passed,
             "requirements": [r.to_json() for r in self.requirements],
             "before": self.before.to_json(),
+            **({"restored": self.restored.to_json()} if self.restored is not None else {}),
             "after": self.after.to_json(),
+            "restoration": self.restoration,
             "processing": {
+                **({"networks": restoration_text(self.restoration)} if self.restoration else {}),
                 "highpass_hz": self.plan.highpass_hz or None,
                 "leveler_range_db": [round(float(lev.min()), 2), round(float(lev.max()), 2)] if lev.size else None,
                 "gain_db": round(self.plan.gain_db, 2),
@@ -113,6 +121,15 @@ class DeliveryResult:
                                       "count": self.after.over_count},
             "warnings": self.warnings,
         }
+
+
+def restoration_text(restoration: list[dict]) -> str:
+    """``[{"network": "denoise", "strength_db": 12.0}, ...]`` -> ``"denoise (at most 12 dB) -> ..."``."""
+    def one(step: dict) -> str:
+        limit = step["strength_db"]
+        return f"{step['network']} ({'full strength' if limit is None else f'at most {limit:g} dB'})"
+
+    return " -> ".join(one(step) for step in restoration)
 
 
 def _loudness_of(m: Measurement, spec: Spec) -> float | None:

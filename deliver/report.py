@@ -1,7 +1,9 @@
 """QC report of a delivery: JSON with every value, and one self-contained HTML page with plots.
 
 Plots: short-term loudness over time against the target band (before and after), true-peak
-overs above the spec's limit (before and after), and before/after spectrograms.
+overs above the spec's limit (before and after), and before/after spectrograms. After ``dxkit
+restore``, "before" is the user's file as received and a "restored" column shows what the
+networks gave delivery.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .audio import write_text_atomic
+from .delivery import restoration_text
 
 if TYPE_CHECKING:
     from .delivery import DeliveryResult
@@ -107,6 +110,13 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _source_note(result: "DeliveryResult") -> str:
+    if result.restored is None:
+        return ""
+    return (" (before: the file as received, at 48 kHz; restored: after "
+            f"{html.escape(restoration_text(result.restoration))}, before delivery)")
+
+
 def render_html(result: "DeliveryResult") -> str:
     """The report page as one HTML string with its images inlined."""
     import matplotlib
@@ -119,8 +129,8 @@ def render_html(result: "DeliveryResult") -> str:
     reqs = [[html.escape(r.name), html.escape(str(r.measured)), html.escape(r.limit),
              f"<b class={'ok' if r.passed else 'bad'}>{'pass' if r.passed else 'FAIL'}</b>",
              html.escape(r.reason)] for r in result.requirements]
-    keys = list(data["before"].keys())
-    meas = [[k, str(data["before"][k]), str(data["after"][k])] for k in keys]
+    columns = ["before", "restored", "after"] if "restored" in data else ["before", "after"]
+    meas = [[k, *(str(data[c][k]) for c in columns)] for k in data["before"]]
     proc = [[html.escape(k), html.escape(str(v))] for k, v in data["processing"].items()]
     images = [_loudness_plot(plt, result), _overs_plot(plt, result)]
     if result.spectrogram_before is not None and result.spectrogram_after is not None:
@@ -143,7 +153,7 @@ img {{ max-width: 100%; display: block; margin: 8px 0; }}
 <h1>{html.escape(result.output.name)} <span>{verdict}</span></h1>
 <p>Spec <b>{html.escape(result.spec.name)}</b> ({html.escape(result.spec.title)}):
 loudness {html.escape(result.spec.loudness_text())}, true peak &le; {result.spec.true_peak_max_dbtp:g} dBTP.
-Measured on the decoded delivered file. Source: {html.escape(str(result.source))}.</p>
+Measured on the decoded delivered file. Source: {html.escape(str(result.source))}{_source_note(result)}.</p>
 <p><i>{notes}</i></p>
 {'<ul class=bad>' + warnings + '</ul>' if warnings else ''}
 <h2>Requirements</h2>
@@ -152,7 +162,7 @@ Measured on the decoded delivered file. Source: {html.escape(str(result.source))
 <h2>True-peak overs</h2><img alt="true-peak overs" src="{images[1]}">
 {f'<h2>Spectrogram</h2><img alt="spectrogram" src="{images[2]}">' if len(images) > 2 else ''}
 <h2>Measurements</h2>
-{_table(meas, ["value", "before", "after"])}
+{_table(meas, ["value", *columns])}
 <h2>Processing</h2>
 {_table(proc, ["step", "value"])}
 <p>dxkit {html.escape(data['dxkit_version'])}</p>

@@ -21,7 +21,7 @@ import contextlib
 import os
 import resource
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -36,7 +36,9 @@ from dxkit.deliver.audio import (AudioInfo, atomic_path, check_output_path, firs
                                  scratch_file)
 from dxkit.deliver.delivery import DeliveryResult, deliver
 from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError
+from dxkit.deliver.meter import Meter
 from dxkit.deliver.report import write_report
+from dxkit.deliver.spectrum import SpectrumSketch
 
 from .devices import default_precision, resolve_device
 from .settings import Job, Settings
@@ -71,6 +73,8 @@ class _File:
     scratch: Path
     lanes: list[Lane] = field(default_factory=list)
     blocks: Iterator[np.ndarray | None] | None = None
+    received: Meter | None = None  # with a spec: the take as received, at 48 kHz, for the report's "before"
+    received_sketch: SpectrumSketch | None = None  # ... and its spectrogram, when reports are written
     sink: sf.SoundFile | None = None
     reading: cf.Future | None = None
     delivering: cf.Future | None = None
@@ -87,6 +91,7 @@ class Runner:
     def __init__(self, settings: Settings, io_threads: int | None = None) -> None:
         self.settings = settings
         self.spec = None if settings.spec == "none" else specs.resolve(settings.spec)
+        self.restoration = [{"network": name, "strength_db": settings.strength.get(name)} for name in settings.chain]
         device = resolve_device(settings.device)
         self.stream = Stream(load_chain(settings.chain), [settings.strength.get(n) for n in settings.chain],
                              device, settings.chunk_frames, settings.precision or default_precision(device))
@@ -229,6 +234,10 @@ class Runner:
         file.sink = sf.SoundFile(scratch, "w", RATE, info.channels, subtype="FLOAT", format="RF64" if big else "WAV")
         stack.callback(file.sink.close)  # runs before the rename (the stack unwinds in reverse)
         file.blocks = _conformed(info)
+        if self.spec is not None:
+            file.received = Meter(RATE, info.channels, overs_above_dbtp=self.spec.true_peak_max_dbtp)
+            file.received_sketch = SpectrumSketch(RATE, length) if self.settings.reports else None
+            file.blocks = _metered(file.blocks, file.received, file.received_sketch)
         file.lanes = [self.stream.open(length) for _ in range(info.channels)]
         return file
 
@@ -240,7 +249,13 @@ class Runner:
                                   f"promises {expected}; the file is damaged or truncated")
 
     def _deliver(self, file: _File) -> DeliveryResult:
+        """Deliver the restored file; the result (and its report) is about the user's file:
+        ``before`` is the take as received, ``restored`` what delivery started from."""
         result = deliver(file.scratch, file.job.output, self.spec)
+        result = replace(result, source=file.job.source, before=file.received.result(), restored=result.before,
+                         spectrogram_before=file.received_sketch.result() if file.received_sketch else None,
+                         restoration=self.restoration,
+                         warnings=[w.replace(str(file.scratch), f"{file.job.source} (restored)") for w in result.warnings])
         if self.settings.reports:
             write_report(result, self.settings.report_dir or file.job.output.parent)
         return result
@@ -268,6 +283,17 @@ class Runner:
         """Close ``file``'s output without renaming it: its temporary files are removed."""
         with contextlib.suppress(Exception):
             file.stack.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def _metered(blocks: Iterator[np.ndarray | None], meter: Meter, sketch: SpectrumSketch | None
+             ) -> Iterator[np.ndarray | None]:
+    """``blocks`` as they are, each also measured (on the reader's thread)."""
+    for block in blocks:
+        if block is not None:
+            meter.add(block)
+            if sketch is not None:
+                sketch.add(block)
+        yield block
 
 
 def _conformed(info: AudioInfo) -> Iterator[np.ndarray | None]:

@@ -146,3 +146,27 @@ def test_devices_the_machine_lacks_are_usage_errors(tmp_path, extra, message):
     run = _cli(src, "-o", tmp_path / "out.wav", "--chain", "debug", *extra)
     assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_the_restore_report_is_about_the_users_file(tmp_path, transparent):
+    import json
+
+    from dxkit import measure
+
+    src = Path(write(tmp_path / "take.wav", 0.5 * programme(6.0, 44100, channels=1), 44100))
+    out = tmp_path / "take_r128.wav"
+    run = subprocess.run([sys.executable, "-m", "dxkit.cli", "restore", str(src), "-o", str(out), "--spec",
+                          "ebu-r128", "--report", str(tmp_path), "--chain", f"debug,{transparent}",
+                          "--strength", "debug=9"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    report = json.loads((tmp_path / "take_r128.wav.qc.json").read_text())
+    assert report["source"] == str(src)
+    # before: the take as received (conformed to 48 kHz); after: the delivered file
+    assert report["before"]["integrated_lufs"] == pytest.approx(measure(src).integrated_lufs, abs=0.05)
+    assert report["after"]["integrated_lufs"] == pytest.approx(-23.0, abs=0.1)
+    assert report["restored"]["integrated_lufs"] != report["before"]["integrated_lufs"]  # debug changes it
+    assert report["restoration"] == [{"network": "debug", "strength_db": 9.0},
+                                     {"network": transparent, "strength_db": None}]
+    assert report["processing"]["networks"] == f"debug (at most 9 dB) -> {transparent} (full strength)"
+    page = (tmp_path / "take_r128.wav.qc.html").read_text()
+    assert "dxkit-tmp" not in page and "<th>restored</th>" in page and str(src) in page
