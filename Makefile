@@ -17,12 +17,23 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The demo: a difficult location take (two voices at different levels, city traffic, a hotel
+# room, pops; data/examples/prepare.py), restored, then delivered to EBU R128 and ACX with reports.
+DEMO := out/demo
 demo: $(STAMP)
-	mkdir -p out
-	$(BIN)/dxkit restore data/examples/dialogue.flac -o out/dialogue_restored.wav --spec none
-	$(BIN)/dxkit restore data/examples/dialogue.flac -o out/dialogue_ebu-r128.wav --spec ebu-r128 --report out
-	$(BIN)/dxkit restore data/examples/dialogue.flac -o out/dialogue_acx.mp3 --spec acx --report out
-	$(BIN)/dxkit check out/dialogue_acx.mp3 --spec acx
+	mkdir -p $(DEMO)
+	cp data/examples/location_take.flac $(DEMO)/take.flac
+	$(BIN)/dxkit restore $(DEMO)/take.flac -o $(DEMO)/take_restored.wav
+	$(BIN)/dxkit restore $(DEMO)/take.flac -o $(DEMO)/take_restored_full.wav --strength denoise=full,dereverb=full
+	$(BIN)/dxkit restore $(DEMO)/take.flac -o $(DEMO)/take_ebu-r128.wav --spec ebu-r128 --report $(DEMO)
+	$(BIN)/dxkit restore $(DEMO)/take.flac -o $(DEMO)/take_acx.mp3 --spec acx --report $(DEMO)
+	$(BIN)/dxkit check $(DEMO)/take_acx.mp3 --spec acx
+	@echo
+	@echo "Before and after (the take; restored with the default limits; at full strength; delivered):"
+	@$(BIN)/python data/examples/compare.py $(DEMO)/take.flac $(DEMO)/take_restored.wav \
+		$(DEMO)/take_restored_full.wav $(DEMO)/take_ebu-r128.wav $(DEMO)/take_acx.mp3
+	@echo
+	@echo "Listen to them in $(DEMO)/; the QC reports are $(DEMO)/take_ebu-r128.wav.qc.html and $(DEMO)/take_acx.mp3.qc.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

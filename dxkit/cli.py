@@ -146,10 +146,11 @@ def cmd_deliver(args) -> int:
 
 def _restore_settings(args):
     """The settings of restore and batch; loads no torch (``Settings.check_device`` does)."""
-    from dxkit.infer import Settings, parse_chain, parse_strength
+    from dxkit.infer import Settings, parse_chain, parse_strength, resolve_strength
 
     chain = parse_chain(args.chain)
-    return Settings(chain, parse_strength(args.strength, chain), args.spec, args.device, args.precision)
+    return Settings(chain, resolve_strength(chain, parse_strength(args.strength, chain), args.spec), args.spec,
+                    args.device, args.precision)
 
 
 def _restore_jobs(args, suffix: str):
@@ -390,7 +391,8 @@ def _restore_options(p) -> None:
     p.add_argument("--chain", default="deplosive,denoise,dereverb",
                    help="networks to run, in order: names or .safetensors files (default: %(default)s)")
     p.add_argument("--strength", metavar="NAME=DB,...",
-                   help="attenuation limit per network in dB, e.g. denoise=12 (default: no limit)")
+                   help="attenuation limit per network in dB, or full for none, e.g. denoise=18,dereverb=full "
+                        "(default: denoise and dereverb at most 12 dB each, so room tone stays)")
     p.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     p.add_argument("--precision", choices=("fp32", "bf16", "fp16"),
                    help="network arithmetic on CUDA (default: bf16 where the GPU has it, else fp32)")

@@ -22,7 +22,7 @@ from dxkit.deliver.delivery import DeliveryResult
 
 from .devices import default_precision, resolve_device
 from .runner import RATE, Outcome, Runner, load_chain
-from .settings import DEFAULT_CHAIN, Job, Settings, parse_chain
+from .settings import DEFAULT_CHAIN, Job, Settings, parse_chain, resolve_strength
 from .stream import Stream, run_whole
 
 def conform(audio: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -79,12 +79,15 @@ def restore_files(jobs: list[Job], settings: Settings,
 
 
 def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLike | None = None,
-                 chain: list[str] | str = DEFAULT_CHAIN, strength: dict[str, float] | None = None,
+                 chain: list[str] | str = DEFAULT_CHAIN, strength: dict[str, float | None] | None = None,
                  spec: str = "none", *, sample_rate: int | None = None, device: str = "auto",
                  precision: str | None = None, report: str | os.PathLike | None = None,
                  ) -> RestoreResult | np.ndarray:
     """Restore ``source`` with ``chain`` (a list, or ``"deplosive,denoise"``), streamed in bounded
     memory. ``source`` is a path, or an array ``[C, T]`` (or ``[T]``) with its ``sample_rate``.
+    ``strength`` maps a network to its attenuation limit in dB, or to None for full strength; the
+    shipped denoise and dereverb run at ``DEFAULT_STRENGTH_DB`` (12 dB) unless it says otherwise
+    or ``spec`` limits the noise floor (``settings.resolve_strength``).
 
     With ``spec="none"`` the output is a 48 kHz 32-bit float WAV at the input's level and length;
     with a spec name or file it is restored, then delivered to it (``result.delivery``), and
@@ -93,7 +96,7 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
     AudioInputError or OutputError (nothing is written then), ValueError for bad options."""
     started = time.perf_counter()
     chain = parse_chain(chain) if isinstance(chain, str) else list(chain)
-    settings = Settings(chain, dict(strength or {}), spec, device, precision, reports=report is not None,
+    settings = Settings(chain, resolve_strength(chain, strength, spec), spec, device, precision, reports=report is not None,
                         report_dir=None if report is None else Path(report))
     if isinstance(source, np.ndarray):
         if sample_rate is None:

@@ -57,6 +57,7 @@ import numpy as np
 from scipy.ndimage import binary_dilation
 
 from dxkit.infer.chain import load_chain, run_chain
+from dxkit.infer.settings import DEFAULT_STRENGTH_DB
 
 from . import metrics, rooms
 from .baselines import BASELINES
@@ -255,6 +256,11 @@ def systems_for(task: str, baselines: list[str] | None,
     nets = load_chain(chain)
     label = "dxkit " + "+".join(TASK_CHAIN[task])
     systems[label] = lambda x: run_chain(x[None, :], RATE, chain, nets=nets)[0]
+    # and as ``dxkit restore`` runs them by default, with room tone kept
+    limits = {entry: DEFAULT_STRENGTH_DB[step] for step, entry in zip(TASK_CHAIN[task], chain)
+              if step in DEFAULT_STRENGTH_DB}
+    if limits:
+        systems[f"{label} (default limits)"] = lambda x: run_chain(x[None, :], RATE, chain, limits, nets=nets)[0]
     return systems
 
 

@@ -10,7 +10,7 @@ import soundfile as sf
 import torch
 
 from dxkit import models
-from dxkit.infer import parse_chain, parse_strength, restore_file, run_chain
+from dxkit.infer import parse_chain, parse_strength, resolve_strength, restore_file, run_chain
 from dxkit.models.bandnet import BandNet
 from signals import programme, write
 
@@ -70,6 +70,28 @@ def test_parse_chain_and_strength():
     for bad in ("dereverb=6", "denoise=loud", "denoise=-3"):
         with pytest.raises(ValueError):
             parse_strength(bad, ["denoise"])
+    chain = ["deplosive", "denoise", "dereverb"]
+    assert parse_strength("denoise=full", chain) == {"denoise": None}
+    # the shipped denoise and dereverb keep room tone unless told otherwise; full lifts a limit
+    assert resolve_strength(chain) == {"denoise": 12.0, "dereverb": 12.0}
+    assert resolve_strength(chain, parse_strength("denoise=full,deplosive=20", chain)) == {
+        "deplosive": 20.0, "dereverb": 12.0}
+    assert resolve_strength(["debug", "my/denoise.safetensors"]) == {}  # only the shipped names
+    assert resolve_strength(chain, spec="ebu-r128") == {"denoise": 12.0, "dereverb": 12.0}
+    assert resolve_strength(chain, spec="acx") == {}  # ACX's noise floor limit comes first
+    assert resolve_strength(chain, {"denoise": 20.0}, spec="acx") == {"denoise": 20.0}
+
+
+def test_the_default_restore_keeps_room_tone(tmp_path):
+    from dxkit import measure
+
+    take = Path(__file__).parents[2] / "data" / "examples" / "location_take.flac"
+    default, full = tmp_path / "default.wav", tmp_path / "full.wav"
+    assert _cli(take, "-o", default).returncode == 0
+    assert _cli(take, "-o", full, "--strength", "denoise=full,dereverb=full").returncode == 0
+    before = measure(take).noise_floor_db
+    assert before - measure(default).noise_floor_db < 25.0  # at most 12 + 12 dB, and the take's floor is not steady
+    assert before - measure(full).noise_floor_db > 40.0  # full strength: digital silence between lines
 
 
 def _cli(*args):

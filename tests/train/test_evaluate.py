@@ -62,6 +62,10 @@ def test_eval_command_writes_table_and_json(tmp_path):
     assert len(kinds) == 5 and all(k["examples"] == 1 for k in kinds.values())  # one clip, five SNRs
     assert "### denoise by kind of real noise" in run.stdout
     assert by[("deplosive", "pops")]["passthrough"]["pop_removed_db"] == 0.0
+    # the networks run at full strength and, where dxkit restore limits them, as it runs them
+    assert "dxkit denoise (default limits)" in by[("denoise", "real snr -5 dB")]
+    assert "dxkit deplosive+denoise+dereverb (default limits)" in by[("chain", "real pops+measured room+noise")]
+    assert not any("default limits" in s for s in by[("deplosive", "pops")])
     assert (tmp_path / "eval.md").read_text().startswith("### denoise")
 
 
