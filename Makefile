@@ -61,7 +61,7 @@ eval: $(STAMP)
 
 report-screenshot: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
-	$(BIN)/python tests/bench/report_screenshot.py out
+	$(BIN)/python tests/bench/report_screenshot.py $(DEMO)
 
 clean:
 	rm -rf $(VENV) out
