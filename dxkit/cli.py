@@ -169,11 +169,22 @@ def _restore_jobs(args, suffix: str):
     return [Job(Path(src), out / name) for src, name in zip(args.input, names)]
 
 
+def _duration_or_zero(path) -> float:
+    from dxkit.deliver.audio import probe
+    from dxkit.deliver.errors import AudioInputError
+
+    try:
+        return probe(path).duration_s
+    except AudioInputError:
+        return 0.0  # the restore reports what is wrong with it
+
+
 def cmd_restore(args) -> int:
     from pathlib import Path
 
     from dxkit.deliver import specs
     from dxkit.infer import restore_files
+    from dxkit.infer.status import StatusLine
 
     if args.report and not Path(args.report).is_dir():
         return _usage_error(f"report folder {args.report} does not exist")
@@ -186,10 +197,20 @@ def cmd_restore(args) -> int:
     except ValueError as exc:  # a bad chain, strength, device or weights file (models.WeightsError)
         return _usage_error(str(exc))
     started = time.perf_counter()
+    line = StatusLine(sys.stderr)
+    total = sum(_duration_or_zero(job.source) for job in jobs)
+
+    def progress(seconds: float) -> None:  # on a terminal only: restore prints a line per file
+        speed = seconds / max(time.perf_counter() - started, 1e-9)
+        line.show(f"restoring: {seconds:.0f} of {total:.0f} s ({100 * seconds / max(total, 1e-9):.0f} %, "
+                  f"{speed:.0f}x real time)")
+
     try:
-        outcomes = restore_files(jobs, settings)
+        outcomes = restore_files(jobs, settings, on_progress=progress)
     except ValueError as exc:  # a weights file that does not load
         return _usage_error(str(exc))
+    finally:
+        line.close()
     taken = time.perf_counter() - started
     code = EXIT_OK
     for outcome in outcomes:

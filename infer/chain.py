@@ -64,17 +64,19 @@ class RestoreResult:
 
 
 def restore_files(jobs: list[Job], settings: Settings,
-                  on_outcome: Callable[[Outcome], None] = lambda outcome: None) -> list[Outcome]:
+                  on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+                  on_progress: Callable[[float], None] = lambda seconds: None) -> list[Outcome]:
     """Restore several files with one loading of the networks; returns their outcomes in the
-    order they finished (and calls ``on_outcome`` with each as it does). A failing file does not
-    stop the others (its ``Outcome.error`` says why)."""
+    order they finished (and calls ``on_outcome`` with each as it does, ``on_progress`` with the
+    seconds of audio restored so far). A failing file does not stop the others (its
+    ``Outcome.error`` says why)."""
     outcomes: list[Outcome] = []
 
     def keep(outcome: Outcome) -> None:
         outcomes.append(outcome)
         on_outcome(outcome)
 
-    Runner(settings).run(jobs, keep)
+    Runner(settings).run(jobs, keep, on_progress)
     return outcomes
 
 

@@ -6,6 +6,7 @@ import time
 from typing import TextIO
 
 from .batch import BatchSummary, Done
+from .status import StatusLine
 
 LOG_EVERY_S = 10.0  # without a terminal, a progress line at most this often
 
@@ -15,7 +16,7 @@ class Progress:
     logged every few seconds otherwise."""
 
     def __init__(self, out: TextIO) -> None:
-        self.out, self.tty = out, out.isatty()
+        self.line = StatusLine(out)
         self.started = time.perf_counter()
         self.seconds_audio, self.failed, self.last_log = 0.0, 0, 0.0
 
@@ -27,17 +28,13 @@ class Progress:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         line = (f"[{finished:>{len(str(total))}}/{total}]  {finished / elapsed:.2f} files/s  "
                 f"{self.seconds_audio / elapsed:.0f}x real time" + (f"  {self.failed} failed" if self.failed else ""))
-        if self.tty:
-            self.out.write("\r" + line + "\033[K")
-            self.out.flush()
-        elif done is None or finished == total or elapsed - self.last_log >= LOG_EVERY_S:
+        due = done is None or finished == total or elapsed - self.last_log >= LOG_EVERY_S
+        if due:
             self.last_log = elapsed
-            print(line, file=self.out, flush=True)
+        self.line.show(line, log=due)
 
     def close(self) -> None:
-        if self.tty:
-            self.out.write("\n")
-            self.out.flush()
+        self.line.close()
 
     @staticmethod
     def summary(summary: BatchSummary, out_dir: str) -> list[str]:

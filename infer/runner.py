@@ -100,8 +100,11 @@ class Runner:
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         self.max_open = max(1, (soft - 64) // FILES_PER_DESCRIPTOR_BUDGET) if soft > 0 else 1 << 30
 
-    def run(self, jobs: list[Job], on_outcome: Callable[[Outcome], None]) -> None:
-        """Restore every job, calling ``on_outcome`` with each one's ``Outcome`` as it finishes."""
+    def run(self, jobs: list[Job], on_outcome: Callable[[Outcome], None],
+            on_progress: Callable[[float], None] = lambda seconds: None) -> None:
+        """Restore every job, calling ``on_outcome`` with each one's ``Outcome`` as it finishes
+        and ``on_progress`` with the seconds of audio restored so far, all files together."""
+        self.on_progress, self.seconds_restored = on_progress, 0.0
         queue: deque[Job] = deque(jobs)
         live: list[_File] = []  # every file whose temporary files exist, until they are gone
         # decoding and delivering have threads of their own, so a long encode never starves the device
@@ -179,6 +182,8 @@ class Runner:
                 pieces = [self.stream.take(lane) for lane in file.lanes]
                 if pieces[0].size:
                     file.sink.write(np.stack(pieces, axis=1))
+                    self.seconds_restored += pieces[0].size / RATE
+                    self.on_progress(self.seconds_restored)
                     progressed = True
                 if not all(lane.done for lane in file.lanes):
                     continue

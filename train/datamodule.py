@@ -34,7 +34,8 @@ def room_bank(cfg: DictConfig, seed: int, exclude: set[str] = frozenset()) -> li
     measured = rooms.measured(list(cfg.rir_dirs), exclude) if cfg.rir_dirs else []
     if cfg.rooms <= 0:
         return measured
-    print(f"data: {cfg.rooms} simulated rooms (cached in {cfg.rir_cache} after the first run)", flush=True)
+    where = f"cached in {cfg.rir_cache} after the first run" if cfg.rir_cache else "not cached: rir_cache is null"
+    print(f"data: {cfg.rooms} simulated rooms ({where})", flush=True)
     return measured + rooms.bank(cfg.rooms, tuple(cfg.rt60_s), seed, cfg.rir_cache)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-import time
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -14,6 +15,7 @@ from dxkit import models
 from dxkit.models.weights import FAMILIES
 
 from .datamodule import MixtureData
+from .progress import TrainProgress
 from .system import RestorationSystem
 
 
@@ -36,12 +38,11 @@ def build_model(cfg: DictConfig) -> tuple[torch.nn.Module, str, dict]:
 
 
 class Export(L.Callback):
-    """Writes the weights file every ``every`` steps and at the end (global rank 0 only), and
-    prints the loss, so a long run can be watched and stopped at any time."""
+    """Writes the weights file every ``every`` steps and at the end (global rank 0 only), so a
+    long run can be stopped at any time and resumed from it (``init_from``)."""
 
     def __init__(self, path: Path, family: str, args: dict, about: dict, every: int) -> None:
         self.path, self.family, self.args, self.about, self.every = path, family, args, about, every
-        self.started = time.time()
 
     def write(self, trainer: L.Trainer, module: RestorationSystem) -> None:
         if trainer.is_global_zero:
@@ -49,15 +50,20 @@ class Export(L.Callback):
             models.save(module.model, self.path, self.family, self.args, about)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        step = trainer.global_step
-        if trainer.is_global_zero and step % 50 == 0:
-            loss = float(outputs["loss"]) if isinstance(outputs, dict) else float(outputs)
-            print(f"step {step} loss {loss:.4f} {time.time() - self.started:.0f} s", flush=True)
-        if self.every and step % self.every == 0:
+        if self.every and trainer.global_step % self.every == 0:
             self.write(trainer, module)
 
     def on_train_end(self, trainer, module) -> None:
         self.write(trainer, module)
+
+
+def quiet_lightning() -> None:
+    """No third-party advertising or deprecation noise in the user's output: Lightning's tip to
+    install its cloud logger, and a FutureWarning it triggers in torch's pytree on every run."""
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda record: not str(record.msg).startswith("💡"))
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+                            category=FutureWarning)
 
 
 def fit(cfg: DictConfig) -> Path:
@@ -74,6 +80,8 @@ def fit(cfg: DictConfig) -> Path:
     about = {"name": cfg.data.task, "init_from": cfg.init_from or "",
              "command": " ".join(sys.argv), "config": OmegaConf.to_yaml(cfg, resolve=True)}
     export = Export(output, family, args, about, cfg.export_every)
-    trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), callbacks=[export])
+    progress = TrainProgress(cfg.data.batch_size, cfg.log_every)
+    quiet_lightning()
+    trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), callbacks=[export, progress])
     trainer.fit(system, datamodule=MixtureData(cfg.data, cfg.seed))
     return output

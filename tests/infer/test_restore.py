@@ -192,3 +192,21 @@ def test_the_restore_report_is_about_the_users_file(tmp_path, transparent):
     assert report["processing"]["networks"] == f"debug (at most 9 dB) -> {transparent} (full strength)"
     page = (tmp_path / "take_r128.wav.qc.html").read_text()
     assert "dxkit-tmp" not in page and "<th>restored</th>" in page and str(src) in page
+
+
+def test_restore_shows_its_progress_on_a_terminal(tmp_path, transparent, monkeypatch):
+    import io
+
+    from dxkit.cli import main
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    src = write(tmp_path / "long.wav", programme(12.0, 48000, channels=1), 48000)
+    assert main(["restore", str(src), "-o", str(tmp_path / "out.wav"), "--chain", transparent]) == 0
+    shown = err.getvalue()
+    assert shown.count("\rrestoring: ") >= 3  # read and restored in 4 s blocks
+    assert "\rrestoring: 12 of 12 s (100 %" in shown and shown.endswith("\n")

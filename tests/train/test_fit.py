@@ -21,11 +21,15 @@ def _config(overrides):
         return compose("train", overrides=overrides)
 
 
-def test_fit_writes_weights_that_rebuild_the_model(tmp_path, speech_dir):
+def test_fit_writes_weights_that_rebuild_the_model(tmp_path, speech_dir, capsys):
     out = tmp_path / "net.safetensors"
     cfg = _config(["model=debug", f"data.speech_dirs=[{speech_dir}]", "trainer.max_steps=3",
-                   f"output={out}", *TINY])
+                   f"output={out}", "log_every=2", *TINY])
     assert fit(cfg) == out
+    # in a log (not a terminal), a progress line every log_every steps and at the end
+    lines = [line for line in capsys.readouterr().out.splitlines() if "] step " in line]
+    assert [line.split("] ")[1].split()[1] for line in lines] == ["2/3", "3/3"]
+    assert all("examples/s" in line and "left" in line for line in lines)
     net = models.load(out)
     assert net.about["steps"] == 3 and net.about["name"] == "denoise"
     assert "speech_dirs" in net.about["config"]
@@ -78,6 +82,7 @@ def test_ddp_trains_with_two_cpu_processes(tmp_path, speech_dir):
     assert run.returncode == 0, run.stderr[-2000:]
     log = run.stdout + run.stderr
     assert "distributed_backend=gloo" in log and "Starting with 2 processes" in log
+    assert "step 2/2" in log and "Tip" not in log and "LeafSpec" not in log  # ours, not Lightning's advertising
     assert models.load(out).about["steps"] == 2
 
 
