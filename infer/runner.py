@@ -93,7 +93,7 @@ class Runner:
         self.spec = None if settings.spec == "none" else specs.resolve(settings.spec)
         self.restoration = [{"network": name, "strength_db": settings.strength.get(name)} for name in settings.chain]
         device = resolve_device(settings.device)
-        self.stream = Stream(load_chain(settings.chain), [settings.strength.get(n) for n in settings.chain],
+        self.stream = Stream(load_chain(settings.chain), [step["strength_db"] for step in self.restoration],
                              device, settings.chunk_frames, settings.precision or default_precision(device))
         # a GPU at 1000x real time needs several cores decoding; the CPU path needs its cores itself
         self.io_threads = io_threads or (max(2, min(8, (os.cpu_count() or 2) // 2)) if device.type != "cpu" else 2)

@@ -57,11 +57,15 @@ class Export(L.Callback):
         self.write(trainer, module)
 
 
+def _no_tips(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("💡")
+
+
 def quiet_lightning() -> None:
     """No third-party advertising or deprecation noise in the user's output: Lightning's tip to
-    install its cloud logger, and a FutureWarning it triggers in torch's pytree on every run."""
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-        lambda record: not str(record.msg).startswith("💡"))
+    install its cloud logger, and a FutureWarning it triggers in torch's pytree on every run.
+    Idempotent (the same filter object is added once), so repeated fits do not pile them up."""
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_no_tips)
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
                             category=FutureWarning)
 

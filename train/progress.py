@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import TextIO
 
 import lightning as L
@@ -26,7 +27,7 @@ class TrainProgress(L.Callback):
     def __init__(self, batch_size: int, log_every: int, out: TextIO | None = None) -> None:
         self.batch_size, self.log_every = batch_size, max(1, log_every)
         self.out = out
-        self.losses: list[float] = []
+        self.losses: deque[float] = deque(maxlen=self.log_every)  # the mean shown is over these
 
     def on_train_start(self, trainer, module) -> None:
         self.line = StatusLine(self.out or sys.stdout)
@@ -35,7 +36,7 @@ class TrainProgress(L.Callback):
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if not trainer.is_global_zero:
             return
-        self.losses = (self.losses + [float(outputs["loss"] if isinstance(outputs, dict) else outputs)])[-self.log_every:]
+        self.losses.append(float(outputs["loss"] if isinstance(outputs, dict) else outputs))
         step, total = trainer.global_step, trainer.max_steps
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         per_s = (step - self.first) / elapsed

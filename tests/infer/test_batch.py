@@ -154,17 +154,13 @@ def test_a_rerun_with_nothing_to_do_loads_no_torch_and_a_new_weights_file_is_don
     assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
     assert "1 restored" in runs[0].stdout and "torch was loaded" in runs[0].stdout
     assert "0 restored, 1 already done (skipped)" in runs[1].stdout and "no torch" in runs[1].stdout
-    with torch_no_grad():
+    import torch
+
+    with torch.no_grad():
         for p in debug.parameters():
             p.add_(0.01)
     models.save(debug, net, debug.family, debug.args)  # new weights, same name: done again
     assert len(run_batch(src, out, Settings([str(net)])).restored) == 1
-
-
-def torch_no_grad():
-    import torch
-
-    return torch.no_grad()
 
 
 def test_cli_batch_summary_and_exit_code(tmp_path):
