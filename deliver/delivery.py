@@ -47,7 +47,6 @@ LOSSY_PEAK_STEP_DB = 0.1  # the same for MP3, whose peak overshoot varies from e
 # amount, so no change is assumed for the true peak.
 MP3_LOUDNESS_PRIOR_DB = -0.265
 MP3_PEAK_PRIOR_DB = 0.0
-MP3_LENGTH_SLACK = 2 * 1152  # frames a decoded MP3 may differ by (two MPEG-1 frames)
 
 
 @dataclass
@@ -212,8 +211,7 @@ def _measure_written(path: Path, frames: int, spec: Spec, tp_limit: float) -> tu
         info = probe(path)
     except AudioInputError as exc:
         raise OutputError(f"the file written is not readable back ({exc}); is the disk full?") from None
-    slack = MP3_LENGTH_SLACK if spec.output.container == "mp3" else 0
-    if abs(info.frames - frames) > slack:
+    if info.frames != frames:  # MP3 too: its LAME tag has the decoder cut delay and padding
         raise OutputError(f"the file written holds {info.frames} of {frames} frames; is the disk full?")
     meter = Meter(info.sample_rate, info.channels, overs_above_dbtp=tp_limit)
     sketch = SpectrumSketch(info.sample_rate, info.frames)

@@ -1,30 +1,73 @@
 """Encoders for the delivered file: WAV/BWF and FLAC with TPDF dither, MP3 at a constant bitrate.
 
-All go through libsndfile (python-soundfile). MP3 is LAME inside libsndfile, which writes the
-LAME/Info header, so decoders trim the encoder delay and the decoded file keeps its length.
+WAV and FLAC go through libsndfile (python-soundfile). MP3 is LAME 3.100 through ``lameenc``,
+at LAME's default algorithm quality (3, what libsndfile's LAME encoder used before), fed
+16-bit PCM with the same TPDF dither; the file starts with an Info/LAME tag frame
+(``lametag``) so decoders trim the encoder delay and padding and the decoded file keeps its
+length. libsndfile's own MP3 writer ran at 33x real time on one core against lameenc's 117x
+for the same stereo 44.1 kHz 192 kbps stream.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import lameenc
 import numpy as np
 import soundfile as sf
 
+from . import lametag
 from .errors import OutputError
 from .specs import Output
 
 RIFF_LIMIT_BYTES = 0xFFFFFFFF - 1024  # a plain RIFF/WAVE file cannot be larger; beyond: RF64
 DITHER_SEED = 20261125  # fixed: rendering the same input twice gives the same file
+LAME_QUALITY = 3  # LAME's algorithm quality, 0 (best, slowest) to 9; 3 is its default
 
 
-def mp3_compression_level(kbps: int) -> float:
-    """libsndfile's compression level that selects ``kbps`` for MPEG-1 layer III CBR.
+class Mp3File:
+    """A CBR MP3 written with LAME, behind a reserved tag frame that ``close`` fills in."""
 
-    libsndfile (src/mpeg_l3_encode.c) sets bitrate = int(320 - level * 288) at 32-48 kHz;
-    aim half a kbps above the wanted rate so the truncation lands on it.
-    """
-    return (320.0 - kbps - 0.5) / 288.0
+    def __init__(self, path: Path, sample_rate: int, channels: int, kbps: int):
+        if kbps not in lametag.BITRATE_INDEX or sample_rate not in lametag.RATE_INDEX:
+            raise ValueError(f"MP3 (MPEG-1 Layer III) has no {kbps} kbps at {sample_rate} Hz")
+        self._lame = lameenc.Encoder()
+        self._lame.set_bit_rate(kbps)
+        self._lame.set_in_sample_rate(sample_rate)
+        self._lame.set_out_sample_rate(sample_rate)
+        self._lame.set_channels(channels)
+        self._lame.set_quality(LAME_QUALITY)
+        self._file = open(path, "wb")
+        self._tag_bytes = lametag.frame_bytes(kbps, sample_rate)
+        self._file.write(bytes(self._tag_bytes))
+        self._crc = lametag.MusicCrc()
+        self._first = b""
+        self._audio_bytes = 0
+        self.samples = 0
+
+    def _put(self, data: bytes) -> None:
+        if not data:
+            return
+        if len(self._first) < 4:
+            self._first += data[:4 - len(self._first)]
+        self._crc.update(data)
+        self._audio_bytes += len(data)
+        self._file.write(data)
+
+    def write(self, pcm16: np.ndarray) -> None:
+        """``[T, C]`` int16 samples."""
+        self._put(bytes(self._lame.encode(np.ascontiguousarray(pcm16).tobytes())))
+        self.samples += pcm16.shape[0]
+
+    def close(self) -> None:
+        try:
+            self._put(bytes(self._lame.flush()))
+            tag = lametag.info_frame(self._first, self.samples, self._audio_bytes, self._crc.result(),
+                                     LAME_QUALITY)
+            self._file.seek(0)
+            self._file.write(tag)
+        finally:
+            self._file.close()
 
 
 class Encoder:
@@ -37,37 +80,37 @@ class Encoder:
         self.frames = 0
         self._rng = np.random.default_rng(DITHER_SEED)
         container = output.container
-        kwargs: dict = {}
         if container == "mp3":
             if channels > 2:
                 raise OutputError(f"{self.name}: MP3 holds at most 2 channels; this file has {channels}")
-            fmt, subtype = "MP3", "MPEG_LAYER_III"
-            kwargs = {"compression_level": mp3_compression_level(output.bitrate_kbps),
-                      "bitrate_mode": "CONSTANT"}
-        else:
-            subtype = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}[output.bit_depth]
-            fmt = "FLAC" if container == "flac" else "WAV"
-            if fmt == "WAV" and channels == 6:
-                # WAVE_FORMAT_EXTENSIBLE, for which libsndfile writes the 5.1 channel mask 0x3F
-                # (L R C LFE Ls Rs), so DAWs see a 5.1 file. It writes no mask for 3, 5 or 8
-                # channels, and 7.1 would get the wrong one, so those stay plain PCM.
-                fmt = "WAVEX"
-            size = expected_frames * channels * output.bit_depth // 8
-            if fmt in ("WAV", "WAVEX") and size > RIFF_LIMIT_BYTES:
-                fmt = "RF64"
+            self.riff = False
+            try:
+                self._file = Mp3File(path, output.sample_rate, channels, output.bitrate_kbps)
+            except (ValueError, OSError) as exc:
+                raise OutputError(f"{self.name}: cannot open for writing ({exc})") from None
+            return
+        subtype = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}[output.bit_depth]
+        fmt = "FLAC" if container == "flac" else "WAV"
+        if fmt == "WAV" and channels == 6:
+            # WAVE_FORMAT_EXTENSIBLE, for which libsndfile writes the 5.1 channel mask 0x3F
+            # (L R C LFE Ls Rs), so DAWs see a 5.1 file. It writes no mask for 3, 5 or 8
+            # channels, and 7.1 would get the wrong one, so those stay plain PCM.
+            fmt = "WAVEX"
+        size = expected_frames * channels * output.bit_depth // 8
+        if fmt in ("WAV", "WAVEX") and size > RIFF_LIMIT_BYTES:
+            fmt = "RF64"
         self.riff = fmt in ("WAV", "WAVEX")
         try:
-            self._file = sf.SoundFile(str(path), "w", output.sample_rate, channels, subtype,
-                                      format=fmt, **kwargs)
+            self._file = sf.SoundFile(str(path), "w", output.sample_rate, channels, subtype, format=fmt)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
             raise OutputError(f"{self.name}: cannot open for writing ({exc})") from None
 
     def write(self, block: np.ndarray) -> None:
         if block.shape[1] == 0:
             return
-        depth = self.output.bit_depth
+        depth = 16 if self.output.container == "mp3" else self.output.bit_depth
         data = block.T
-        if self.output.container != "mp3" and depth in (16, 24):
+        if depth in (16, 24):
             data = self._dither(data, depth)
         try:
             self._file.write(data)
@@ -89,5 +132,5 @@ class Encoder:
     def close(self) -> None:
         try:
             self._file.close()
-        except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as exc:
             raise OutputError(f"{self.name}: could not finish the file ({exc}); is the disk full?") from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from . import lametag
 from .errors import SpecError
 
 CONTAINERS = ("wav", "flac", "mp3")
@@ -170,9 +171,9 @@ def _from_dict(data: object, origin: str) -> Spec:
     depth = out.get("bit_depth")
     bitrate = out.get("bitrate_kbps")
     if container == "mp3":
-        if bitrate not in (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320):
+        if bitrate not in lametag.BITRATE_INDEX:
             raise SpecError(f"{origin}: mp3 output needs bitrate_kbps, an MPEG-1 layer III rate")
-        if rate not in (32000, 44100, 48000):
+        if rate not in lametag.RATE_INDEX:
             raise SpecError(f"{origin}: mp3 output at {bitrate} kbps needs 32, 44.1 or 48 kHz")
     elif depth not in PCM_DEPTHS:
         raise SpecError(f"{origin}: {container} output needs bit_depth 16, 24 or 32 (float)")
