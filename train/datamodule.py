@@ -25,7 +25,8 @@ def settings_from(cfg: DictConfig) -> MixSettings:
                        augment_noise=cfg.augment_noise, p_band_limit=cfg.p_band_limit,
                        band_limits_hz=tuple(cfg.band_limits_hz),
                        p_noise_band_limit=cfg.p_noise_band_limit,
-                       noise_band_limit_hz=tuple(cfg.noise_band_limit_hz))
+                       noise_band_limit_hz=tuple(cfg.noise_band_limit_hz),
+                       p_pause=cfg.p_pause, pause_s=tuple(cfg.pause_s))
 
 
 def room_bank(cfg: DictConfig, seed: int, exclude: set[str] = frozenset()) -> list:

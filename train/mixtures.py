@@ -56,6 +56,8 @@ class MixSettings:
     band_limits_hz: tuple[float, ...] = (4000.0, 8000.0, 11025.0, 16000.0, 22050.0)
     p_noise_band_limit: float = 0.0
     noise_band_limit_hz: tuple[float, float] = (1500.0, 20000.0)
+    p_pause: float = 0.0
+    pause_s: tuple[float, float] = (0.3, 1.0)
 
 
 @dataclass
@@ -66,6 +68,26 @@ class Example:
     target: np.ndarray
     bandwidth_hz: float
     pop_mask: np.ndarray | None = field(default=None)
+
+
+def pause(rng: np.random.Generator, speech: np.ndarray, seconds: tuple[float, float],
+          rate: int = 48000, fade_s: float = 0.01) -> np.ndarray:
+    """``speech`` with a stretch of ``seconds`` (uniform, at most half the segment) silenced at
+    a random place, with 10 ms raised-cosine fades: the pause between two lines, where the
+    noise is alone in the input and the target holds nothing (or the room's tail). Read
+    speech has few pauses longer than a breath, so without this a network rarely hears noise
+    with no speech under it, which is what an editor hears between lines."""
+    n = len(speech)
+    length = int(min(rng.uniform(*seconds), 0.5 * n / rate) * rate)
+    start = int(rng.integers(0, n - length + 1))
+    fade = int(fade_s * rate)
+    gain = np.ones(n, np.float32)
+    gain[start:start + length] = 0.0
+    ramp = (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, fade + 2)[1:-1])).astype(np.float32)
+    lead, tail = max(start - fade, 0), min(start + length + fade, n)
+    gain[lead:start] = ramp[fade - (start - lead):]
+    gain[start + length:tail] = ramp[::-1][:tail - start - length]
+    return speech * gain
 
 
 def convolve(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
@@ -150,9 +172,12 @@ class Mixer:
         return self._whole(rng, n, clip)
 
     def dry(self, rng: np.random.Generator, n: int, clip: Clip) -> tuple[np.ndarray, float]:
-        """A segment of ``clip``, sometimes EQ'd, at a random level, and its bandwidth."""
+        """A segment of ``clip``, sometimes EQ'd, sometimes with a pause, at a random level, and
+        its bandwidth."""
         s = self.settings
         speech, bandwidth = self.segment(rng, n, clip)
+        if s.p_pause and rng.random() < s.p_pause:
+            speech = pause(rng, speech, s.pause_s)
         if rng.random() < s.p_eq:
             speech = random_eq(rng, speech)
         return speech / active_rms(speech) * np.float32(10 ** (rng.uniform(*s.level_dbfs) / 20)), bandwidth

@@ -9,7 +9,7 @@ from dxkit.train.corpus import load_folder
 from dxkit.train.losses import SpectralLoss
 from dxkit.train.metrics import band_pass
 from dxkit.train.levels import active_rms
-from dxkit.train.mixtures import MixSettings, Mixer
+from dxkit.train.mixtures import MixSettings, Mixer, pause
 
 
 @pytest.mark.parametrize("kind", sorted(noise.GENERATORS))
@@ -38,6 +38,26 @@ def test_denoise_examples_hit_the_asked_snr_and_level(speech_dir):
     snr = 20 * np.log10(active_rms(speech) / np.sqrt(np.mean(noise_part ** 2)))
     assert snr == pytest.approx(3.0, abs=0.01)
     assert ex.bandwidth_hz == 24000 and clips[0].bandwidth_hz == 8000
+
+
+def test_a_pause_silences_one_stretch_with_fades_and_leaves_the_rest():
+    speech = np.ones(48000, np.float32)
+    out = pause(np.random.default_rng(3), speech, (0.4, 0.4))
+    silent = np.flatnonzero(out == 0)
+    assert len(silent) == 0.4 * 48000
+    assert np.all(np.diff(silent) == 1)  # one stretch
+    assert np.abs(np.diff(out)).max() < 0.01  # faded, no step
+    assert np.sum(out == 1) > 48000 - 0.4 * 48000 - 2 * 480 - 2
+    short = pause(np.random.default_rng(3), np.ones(4800, np.float32), (0.4, 0.4))
+    assert np.sum(short == 0) == 2400  # at most half the segment
+
+
+def test_paused_denoise_examples_hold_noise_alone_and_a_silent_target(speech_dir):
+    clips = load_folder([speech_dir])
+    settings = MixSettings(snr_db=(3.0, 3.0), p_eq=0, p_clip=0, p_reverb=0, p_pause=1.0, pause_s=(0.5, 0.5))
+    ex = Mixer("denoise", clips, settings=settings).example(np.random.default_rng(0), 96000, clips[2])
+    silent = ex.target == 0
+    assert silent.sum() >= 0.5 * 48000 and np.abs(ex.noisy[silent]).max() > 0
 
 
 def test_early_part_keeps_50_ms_after_the_direct_path():
