@@ -25,7 +25,7 @@ from .bwf import bext_chunk, insert_bext
 from .requirements import NO_INTEGRATED, Requirement, evaluate, passed
 from .encode import Encoder
 from .errors import AudioInputError, OutputError
-from .limiter import TruePeakLimiter
+from .limiter import TruePeakLimiter, predicted_gain_db
 from .meter import LAYOUT_NAMES, Measurement, Meter, integrated_from_subblocks
 from .mixing import FLAT, GainCurve, Highpass, leveler_curve
 from .spectrum import Spectrogram, SpectrumSketch
@@ -33,6 +33,7 @@ from .specs import Spec, resolve
 
 MAX_RENDERS = 4  # renders into the output file (each one decoded and measured)
 MAX_TRIALS = 4  # renders measured in memory before each lossy encode, to settle the gains
+LIMITER_MAKEUP_DB = 12.0  # the most the plan adds to make up for the limiter it predicts
 LOUDNESS_AIM = 0.05  # LU: render again while the integrated loudness is further off than this
 LOSSY_LOUDNESS_AIM = 0.1  # LU: the same for MP3, where each try costs an encode and a decode
 RMS_AIM = 0.25  # dB: the same for an RMS range (ACX's is 5 dB wide)
@@ -149,23 +150,52 @@ def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float) -> tuple[Meas
     return raw.result(), filtered.result(), sketch.result()
 
 
-def _planned_gain(m: Measurement, curve: GainCurve, spec: Spec) -> float | None:
-    """Static gain that brings the planning measurement, after the leveler, to the target.
+def _planned_gain(m: Measurement, curve: GainCurve, spec: Spec, ceiling_dbtp: float,
+                  aim: float) -> float | None:
+    """Static gain that brings the planning measurement, after the leveler and the limiter, to
+    ``aim`` (the spec's target, less what encoding is expected to change).
 
-    Worked out on the 10 ms powers, a few times over: raising the level lets quiet blocks pass
-    the absolute -70 LUFS gate, which moves the relative gate and the result a little.
+    Worked out on the 10 ms powers. First without the limiter, a few times over: raising the
+    level lets quiet blocks pass the absolute -70 LUFS gate, which moves the relative gate.
+    Then the limiter's reduction is predicted from each 10 ms block's sample peak
+    (``limiter.predicted_gain_db``) and the gain raised to make up for it, by false position
+    between that first gain and ``LIMITER_MAKEUP_DB`` above it; where the prediction cannot
+    reach the target in that range, the first gain stands. Renders measure the rest.
     """
     factors = curve.on_subblocks(m.k_power_10ms.size, m.subblock_frames, m.sample_rate)
-    if spec.measure == "rms":
-        total = float((m.plain_power_10ms * factors).sum())
-        return spec.target - 10 * math.log10(total / m.frames) if total > 0 else None
+    power = (m.plain_power_10ms if spec.measure == "rms" else m.k_power_10ms) * factors
+    peak_db = 20 * np.log10(np.maximum(m.peak_10ms * np.sqrt(factors), 1e-10))
+    step_s = m.subblock_frames / m.sample_rate
+
+    def level(gain: float, limiter: bool = True) -> float | None:
+        db = gain + predicted_gain_db(peak_db + gain, ceiling_dbtp, step_s) if limiter else gain
+        if spec.measure == "rms":
+            total = float((power * 10 ** (db / 10)).sum())
+            return 10 * math.log10(total / m.frames) if total > 0 else None
+        return integrated_from_subblocks(power * 10 ** (db / 10), m.subblock_frames)
+
     gain = 0.0
     for _ in range(4):
-        level = integrated_from_subblocks(m.k_power_10ms * factors * 10 ** (gain / 10), m.subblock_frames)
-        if level is None:
+        now = level(gain, limiter=False)
+        if now is None:
             return None
-        gain += spec.target - level
-    return gain
+        gain += aim - now
+    low, high = gain, gain + LIMITER_MAKEUP_DB
+    f_low, f_high = level(low) - aim, level(high) - aim
+    if f_low >= 0 or f_high < 0:
+        return gain
+    for _ in range(12):  # false position, Illinois variant: a stalled end's value is halved
+        mid = high - f_high * (high - low) / (f_high - f_low)
+        f_mid = level(mid) - aim
+        if abs(f_mid) < 0.005:
+            return mid
+        if f_mid < 0:
+            low, f_low = mid, f_mid
+            f_high /= 2
+        else:
+            high, f_high = mid, f_mid
+            f_low /= 2
+    return mid
 
 
 def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray], None]) -> float:
@@ -194,12 +224,19 @@ def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray]
     return limiter.max_reduction_db
 
 
-def _encode(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> tuple[Encoder, float]:
-    """Render into the spec's file format at ``path``; return (the closed encoder, limiter dB)."""
+def _encode(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path,
+            meter: Meter | None = None) -> tuple[Encoder, float]:
+    """Render into the spec's file format at ``path`` (and into ``meter``, if given, as it was
+    before encoding); return (the closed encoder, limiter dB)."""
     expected = round(info.frames * spec.output.sample_rate / info.sample_rate)
     encoder = Encoder(path, spec.output, info.channels, expected, name)
+
+    def sink(block: np.ndarray) -> None:
+        encoder.write(block)
+        meter.add(block)
+
     try:
-        reduction = _render(info, spec, plan, encoder.write)
+        reduction = _render(info, spec, plan, encoder.write if meter is None else sink)
     finally:
         encoder.close()
     return encoder, reduction
@@ -240,11 +277,12 @@ def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> 
     tp_limit = spec.true_peak_max_dbtp
     aim_peak = spec.render_ceiling_dbtp - METER_MARGIN_DB
     lossy = spec.output.container == "mp3"
-    # Corrections are worked out on renders measured in memory ("trials"), which cost no
-    # encode and no decode; each file written then teaches how far writing it moved the
-    # loudness and the true peak, and the next trials allow for that shift. A lossy file starts
-    # with trials; a PCM file is written at once, since the plan is usually right first time.
-    trial = lossy
+    # The file is written at once: the plan predicts the limiter and the codec's level shift,
+    # and is usually right first time. A lossy file's render is also measured before encoding,
+    # which tells exactly how far the codec moved the loudness and the true peak. After a miss,
+    # corrections are worked out on renders measured in memory ("trials"), which cost no
+    # encode and no decode, allowing for that shift; then the file is written again.
+    trial = False
     shift_loud = MP3_LOUDNESS_PRIOR_DB if lossy else 0.0
     shift_peak = MP3_PEAK_PRIOR_DB if lossy else 0.0
     last_trial: tuple[float | None, float | None] = (None, None)
@@ -264,9 +302,13 @@ def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> 
             peak = None if last_trial[1] is None else last_trial[1] + shift_peak
         else:
             renders += 1
-            encoder, reduction = _encode(info, spec, plan, path, name)
+            rendered = Meter(spec.output.sample_rate, info.channels) if lossy else None
+            encoder, reduction = _encode(info, spec, plan, path, name, rendered)
             after, spectrogram = _measure_written(path, encoder.frames, spec, tp_limit)
             loud, peak = _loudness_of(after, spec), after.true_peak_dbtp
+            if rendered is not None:
+                before_codec = rendered.result()
+                last_trial = (_loudness_of(before_codec, spec), before_codec.true_peak_dbtp)
             if None not in (loud, peak, *last_trial):
                 # What writing the file changed (the codec; for PCM only dither). The codec's
                 # peak overshoot varies from encode to encode: keep the largest.
@@ -330,7 +372,8 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
                         "delivery cannot restore them")
     curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate) \
         if use_leveler else FLAT
-    gain = _planned_gain(planning, curve, spec)
+    codec_shift = MP3_LOUDNESS_PRIOR_DB if spec.output.container == "mp3" else 0.0
+    gain = _planned_gain(planning, curve, spec, ceiling_limit - PEAK_MARGIN_DB, spec.target - codec_shift)
     if gain is None:
         raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
     plan = Plan(hp_hz, curve, gain, ceiling_limit - PEAK_MARGIN_DB)

@@ -56,43 +56,43 @@ class MusicCrc:
 
     A byte-at-a-time loop over a whole audiobook would take longer than the encode. The CRC is
     linear (initial value 0, no final XOR): the CRC of ``a + b`` is the CRC of ``a`` run on
-    through ``len(b)`` zero bytes, XOR the CRC of ``b``. So blocks of ``BLOCK`` bytes get
-    their own CRCs at once (numpy, one step per byte position across all blocks) and are
-    chained with a precomputed "run on through BLOCK zeros" map.
+    through ``len(b)`` zero bytes, XOR the CRC of ``b``. So the stream is cut into blocks of
+    ``BLOCK`` bytes whose CRCs are computed together (numpy, one step per byte position across
+    a batch of blocks), then chained with a tabulated "run on through BLOCK zeros" map.
     """
 
-    BLOCK = 4096
+    BLOCK = 256
+    BATCH = 1024 * BLOCK  # bytes gathered before a batch is computed
 
     def __init__(self) -> None:
         self.value = 0
-        self._pending = b""
-        # Running a 16-bit CRC through BLOCK zero bytes is linear in its bits: tabulate it for
-        # the low and the high byte.
-        self._low = np.array([self._through_zeros(b) for b in range(256)], np.uint32)
-        self._high = np.array([self._through_zeros(b << 8) for b in range(256)], np.uint32)
-
-    def _through_zeros(self, crc: int) -> int:
+        self._pending = bytearray()
+        # Running a CRC through BLOCK zero bytes is linear in its 16 bits: tabulate it for the
+        # low and the high byte (all 256 values of each at once).
+        crcs = np.concatenate((np.arange(256), np.arange(256) << 8)).astype(np.uint32)
         for _ in range(self.BLOCK):
-            crc = (crc >> 8) ^ int(CRC_TABLE[crc & 0xFF])
-        return crc
+            crcs = (crcs >> 8) ^ CRC_TABLE[crcs & 0xFF]
+        self._low, self._high = crcs[:256].tolist(), crcs[256:].tolist()
 
     def update(self, data: bytes) -> None:
-        data = self._pending + data
-        whole = len(data) // self.BLOCK * self.BLOCK
-        self._pending = data[whole:]
-        if not whole:
-            return
-        blocks = np.frombuffer(data, np.uint8, whole).reshape(-1, self.BLOCK).astype(np.uint32)
+        self._pending += data
+        if len(self._pending) >= self.BATCH:
+            self._run(len(self._pending) // self.BLOCK * self.BLOCK)
+
+    def _run(self, length: int) -> None:
+        blocks = np.frombuffer(self._pending, np.uint8, length).reshape(-1, self.BLOCK).astype(np.uint32)
+        del self._pending[:length]
         crcs = np.zeros(len(blocks), np.uint32)
         for column in blocks.T:
             crcs = (crcs >> 8) ^ CRC_TABLE[(crcs ^ column) & 0xFF]
-        crc, low, high = self.value, self._low.tolist(), self._high.tolist()
+        crc, low, high = self.value, self._low, self._high
         for block_crc in crcs.tolist():
             crc = low[crc & 0xFF] ^ high[crc >> 8] ^ block_crc
         self.value = crc
 
     def result(self) -> int:
-        return crc16(self._pending, self.value)
+        self._run(len(self._pending) // self.BLOCK * self.BLOCK)
+        return crc16(bytes(self._pending), self.value)
 
 
 def frame_bytes(bitrate_kbps: int, sample_rate: int) -> int:

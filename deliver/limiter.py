@@ -73,6 +73,22 @@ def _largest_odd(n: int) -> int:
     return max(1, n if n % 2 else n - 1)
 
 
+def predicted_gain_db(peak_db: np.ndarray, ceiling_dbtp: float, step_s: float,
+                      hold_ms: float = 30.0, release_db_per_s: float = 60.0) -> np.ndarray:
+    """What ``TruePeakLimiter`` will do, roughly, on a coarse grid: its gain (dB, <= 0) per step
+    of ``step_s`` seconds, given each step's peak ``peak_db``. The reduction a step needs is
+    held over the look-ahead (the step before) and the hold (the steps after), then released
+    at the limiter's rate. It plans a render's gain (delivery.py) before the limiter runs;
+    the render itself is measured."""
+    need = np.minimum(0.0, ceiling_dbtp - peak_db)
+    after = int(np.ceil(hold_ms / 1000 / step_s))
+    held = minimum_filter1d(need, after + 2, origin=after - (after + 2) // 2, mode="nearest") \
+        if need.size else need
+    # The release: the lowest of every earlier gain plus the rise allowed since then.
+    ramp = np.arange(held.size) * release_db_per_s * step_s
+    return np.minimum.accumulate(held - ramp) + ramp if held.size else held
+
+
 class TruePeakLimiter:
     """Stream ``[C, T]`` blocks through a true-peak limiter at ``ceiling_dbtp``."""
 

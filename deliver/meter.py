@@ -130,6 +130,7 @@ class Measurement:
     # 10 ms sub-block sums of K-weighted and of plain power: what the leveler plans from.
     k_power_10ms: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     plain_power_10ms: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    peak_10ms: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # sample peak, linear
     subblock_frames: int = 0
 
     @property
@@ -272,6 +273,7 @@ class Meter:
             over_count=self._over_count,
             k_power_10ms=k_power,
             plain_power_10ms=plain_power,
+            peak_10ms=peaks,
             subblock_frames=self._sub,
         )
 

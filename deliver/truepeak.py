@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import maximum_filter1d
-from scipy.signal import upfirdn
 from scipy.signal.windows import kaiser
 
 TAPS_PER_PHASE = 24
 MERGE_GAP_CHUNKS = 8
 KAISER_BETA = 8.0
+SHORT_SEGMENT = 1500  # samples: below, ``envelope`` takes one matrix product (measured faster)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class Interpolator:
     taps: np.ndarray
     context: int  # input samples needed on each side of a sample to interpolate around it
     bound: float  # max over phases of sum(|h|): interpolated peak <= bound * sample peak
+    # The same filter as weights[k, p]: what input sample ``i - context + k`` contributes to
+    # the ``p``-th of the ``factor`` values interpolated at and after sample ``i``.
+    weights: np.ndarray
+    nonzero: tuple[tuple[int, ...], ...]  # per phase, the ``k`` whose weight is not zero
 
 
 def oversampling_factor(sample_rate: int) -> int:
@@ -51,12 +56,25 @@ def interpolator(sample_rate: int) -> Interpolator:
     """The oversampling filter used at ``sample_rate``."""
     factor = oversampling_factor(sample_rate)
     if factor == 1:
-        return Interpolator(1, np.ones(1), 0, 1.0)
+        return Interpolator(1, np.ones(1), 0, 1.0, np.ones((1, 1), np.float32), ((0,),))
     length = factor * TAPS_PER_PHASE + 1
-    n = np.arange(length) - (length - 1) / 2
+    centre = (length - 1) // 2
+    n = np.arange(length) - centre
     taps = np.sinc(n / factor) * kaiser(length, KAISER_BETA)
+    taps[::factor] = 0.0  # sinc's zeros, exactly: phase 0 is the samples themselves
+    taps[centre] = 1.0
     bound = max(np.abs(taps[phase::factor]).sum() for phase in range(factor))
-    return Interpolator(factor, taps, TAPS_PER_PHASE // 2 + 1, float(bound))
+    context = TAPS_PER_PHASE // 2 + 1
+    # Zero-stuffing by ``factor`` and filtering puts tap ``centre + factor * (context - k) + p``
+    # on input sample ``i - context + k`` for output ``factor * i + p``.
+    weights = np.zeros((2 * context + 1, factor), np.float32)
+    for k in range(2 * context + 1):
+        for p in range(factor):
+            j = centre + factor * (context - k) + p
+            if 0 <= j < length:
+                weights[k, p] = taps[j]
+    nonzero = tuple(tuple(np.flatnonzero(weights[:, p]).tolist()) for p in range(factor))
+    return Interpolator(factor, taps, context, float(bound), weights, nonzero)
 
 
 def envelope(segment: np.ndarray, interp: Interpolator) -> np.ndarray:
@@ -69,14 +87,21 @@ def envelope(segment: np.ndarray, interp: Interpolator) -> np.ndarray:
     inner = segment.shape[1] - 2 * c
     if inner <= 0:
         return np.zeros(0)
-    if interp.factor == 1:
-        return np.abs(segment[:, c:c + inner]).max(axis=0)
-    f = interp.factor
-    up = upfirdn(interp.taps, segment, up=f, axis=-1)
-    delay = (len(interp.taps) - 1) // 2
-    start = delay + f * c
-    phases = up[:, start:start + f * inner].reshape(segment.shape[0], inner, f)
-    return np.abs(phases).max(axis=(0, 2))
+    samples = np.asarray(segment, np.float32)
+    if inner < SHORT_SEGMENT:  # one product over the sliding windows: least Python overhead
+        windows = sliding_window_view(samples, 2 * c + 1, axis=-1)
+        return np.abs(windows @ interp.weights).max(axis=(0, 2))
+    # Long segments: phase 0 is the samples themselves, the others sums of shifted copies
+    # (float32, one multiply-add per tap), twice as fast as scipy's upfirdn on one core.
+    env = np.abs(samples[:, c:c + inner]).max(axis=0)
+    acc = np.empty(inner, np.float32)
+    for channel in samples:
+        for p in range(1, interp.factor):
+            acc[:] = 0.0
+            for k in interp.nonzero[p]:
+                acc += interp.weights[k, p] * channel[k:k + inner]
+            np.maximum(env, np.abs(acc, out=acc), out=env)
+    return env
 
 
 def _chunk_max(values: np.ndarray, chunk: int) -> np.ndarray:

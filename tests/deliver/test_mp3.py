@@ -79,7 +79,7 @@ def test_tag_counts_and_crcs_match_the_stream(tmp_path):
 
 def test_crc_in_pieces_equals_the_crc_in_one_go():
     rng = np.random.default_rng(0)
-    data = rng.integers(0, 256, 3 * lametag.MusicCrc.BLOCK + 1234, dtype=np.uint8).tobytes()
+    data = rng.integers(0, 256, 2 * lametag.MusicCrc.BATCH + 1234, dtype=np.uint8).tobytes()
     crc = lametag.MusicCrc()
     cuts = np.sort(rng.integers(0, len(data), 9))
     for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(data)]):

@@ -7,7 +7,9 @@ import pytest
 
 from dxkit.deliver.limiter import TruePeakLimiter
 from dxkit.deliver.meter import Meter
-from dxkit.deliver.truepeak import chunk_peaks, interpolator, true_peak
+from scipy.signal import upfirdn
+
+from dxkit.deliver.truepeak import chunk_peaks, envelope, interpolator, true_peak
 
 
 def nyquist_burst(total: int, start: int, length: int = 400) -> np.ndarray:
@@ -19,6 +21,21 @@ def nyquist_burst(total: int, start: int, length: int = 400) -> np.ndarray:
     fade[length // 2:] = np.cos(np.linspace(0, np.pi / 2, length - length // 2)) ** 2
     x[0, start:start + length] = np.where(np.arange(length) % 2 == 0, 0.5, -0.5) * fade
     return x
+
+
+@pytest.mark.parametrize("length", [200, 3000])  # both ways ``envelope`` computes
+@pytest.mark.parametrize("rate", [44100, 96000, 192000])
+def test_envelope_is_the_zero_stuffed_filter(rate, length):
+    """The envelope equals oversampling done the textbook way (scipy's upfirdn: zero-stuff,
+    filter with the taps), read at every phase and channel."""
+    interp = interpolator(rate)
+    x = np.random.default_rng(1).standard_normal((2, length)).astype(np.float32)
+    c, f = interp.context, interp.factor
+    up = upfirdn(interp.taps, x.astype(np.float64), up=f, axis=-1)
+    start = (len(interp.taps) - 1) // 2 + f * c
+    inner = x.shape[1] - 2 * c
+    reference = np.abs(up[:, start:start + f * inner]).reshape(2, inner, f).max(axis=(0, 2))
+    assert np.allclose(envelope(x, interp), reference, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("start", [13 + 1024, 13 + 1024 + 3, 1024, 13 + 1024 + 63])

@@ -1,0 +1,43 @@
+"""The delivery plan predicts what the limiter will take, so that a render lands on target first
+time: checked against real renders of a programme the limiter has to work on."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dxkit.deliver import delivery, specs
+from dxkit.deliver.audio import probe
+from dxkit.deliver.limiter import predicted_gain_db
+from dxkit.deliver.meter import Meter
+from dxkit.deliver.mixing import leveler_curve
+
+DIALOGUE = Path(__file__).resolve().parents[2] / "data" / "examples" / "dialogue.flac"
+
+
+def test_predicted_gain_holds_looks_ahead_and_releases():
+    peaks = np.full(20, -10.0)
+    peaks[8] = 0.0  # 3 dB over a -3 dBTP ceiling in one 10 ms step
+    gain = predicted_gain_db(peaks, -3.0, 0.01)
+    assert np.allclose(gain[7:12], -3.0)  # the step before (look-ahead), the peak, 30 ms hold
+    assert np.allclose(gain[12:16], [-2.4, -1.8, -1.2, -0.6])  # then 60 dB/s
+    assert np.all(gain[:7] == 0) and np.allclose(gain[16:], 0)
+
+
+@pytest.mark.parametrize("name", ["acx", "podcast", "apple"])
+def test_plan_lands_where_the_render_does(name):
+    """Real speech (the example dialogue), levelled and limited as the spec asks: the render at
+    the planned gain is on target, where a plan blind to the limiter would be under it."""
+    info = probe(DIALOGUE)
+    spec = specs.load(name)
+    ceiling = spec.render_ceiling_dbtp - delivery.PEAK_MARGIN_DB
+    _, planning, _ = delivery._analyse(info, spec.highpass_hz, spec.true_peak_max_dbtp)
+    curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate)
+    gain = delivery._planned_gain(planning, curve, spec, ceiling, spec.target)
+    meter = Meter(spec.output.sample_rate, info.channels)
+    reduction = delivery._render(info, spec, delivery.Plan(spec.highpass_hz, curve, gain, ceiling), meter.add)
+    rendered = delivery._loudness_of(meter.result(), spec)
+    assert reduction > 4  # the limiter works
+    assert abs(rendered - spec.target) < 0.15
+    blind = delivery._planned_gain(planning, curve, spec, 100.0, spec.target)  # a ceiling never reached
+    assert gain - blind > 0.3
