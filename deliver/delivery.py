@@ -151,16 +151,18 @@ def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float) -> tuple[Meas
 
 
 def _planned_gain(m: Measurement, curve: GainCurve, spec: Spec, ceiling_dbtp: float,
-                  aim: float) -> float | None:
+                  aim: float) -> tuple[float, bool] | None:
     """Static gain that brings the planning measurement, after the leveler and the limiter, to
-    ``aim`` (the spec's target, less what encoding is expected to change).
+    ``aim`` (the spec's target, less what encoding is expected to change), and whether the
+    limiter's part could be foreseen; None when nothing passes the loudness gates.
 
     Worked out on the 10 ms powers. First without the limiter, a few times over: raising the
     level lets quiet blocks pass the absolute -70 LUFS gate, which moves the relative gate.
     Then the limiter's reduction is predicted from each 10 ms block's sample peak
     (``limiter.predicted_gain_db``) and the gain raised to make up for it, by false position
     between that first gain and ``LIMITER_MAKEUP_DB`` above it; where the prediction cannot
-    reach the target in that range, the first gain stands. Renders measure the rest.
+    reach the target in that range, the first gain stands (not foreseen). Renders measure the
+    rest.
     """
     factors = curve.on_subblocks(m.k_power_10ms.size, m.subblock_frames, m.sample_rate)
     power = (m.plain_power_10ms if spec.measure == "rms" else m.k_power_10ms) * factors
@@ -181,21 +183,27 @@ def _planned_gain(m: Measurement, curve: GainCurve, spec: Spec, ceiling_dbtp: fl
             return None
         gain += aim - now
     low, high = gain, gain + LIMITER_MAKEUP_DB
-    f_low, f_high = level(low) - aim, level(high) - aim
-    if f_low >= 0 or f_high < 0:
-        return gain
+    at_low, at_high = level(low), level(high)
+    if at_low is None or at_high is None or at_high < aim:
+        return gain, False
+    if at_low >= aim:  # the limiter takes nothing that matters
+        return gain, True
+    f_low, f_high = at_low - aim, at_high - aim
     for _ in range(12):  # false position, Illinois variant: a stalled end's value is halved
         mid = high - f_high * (high - low) / (f_high - f_low)
-        f_mid = level(mid) - aim
+        at_mid = level(mid)
+        if at_mid is None:
+            return gain, False
+        f_mid = at_mid - aim
         if abs(f_mid) < 0.005:
-            return mid
+            break
         if f_mid < 0:
             low, f_low = mid, f_mid
             f_high /= 2
         else:
             high, f_high = mid, f_mid
             f_low /= 2
-    return mid
+    return mid, True
 
 
 def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray], None]) -> float:
@@ -270,7 +278,7 @@ class _Settled:
     limiter_reduction_db: float
 
 
-def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> _Settled:
+def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path, foreseen: bool) -> _Settled:
     """Render into ``path`` and measure the decoded file, correcting ``plan`` (gain by a secant
     step, limiter ceiling by the overshoot) until loudness and true peak are on target or the
     render budget is spent. Returns the last file's measurement."""
@@ -281,8 +289,9 @@ def _settle(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> 
     # and is usually right first time. A lossy file's render is also measured before encoding,
     # which tells exactly how far the codec moved the loudness and the true peak. After a miss,
     # corrections are worked out on renders measured in memory ("trials"), which cost no
-    # encode and no decode, allowing for that shift; then the file is written again.
-    trial = False
+    # encode and no decode, allowing for that shift; then the file is written again. Where the
+    # plan could not foresee the limiter, a lossy file starts with trials.
+    trial = lossy and not foreseen
     shift_loud = MP3_LOUDNESS_PRIOR_DB if lossy else 0.0
     shift_peak = MP3_PEAK_PRIOR_DB if lossy else 0.0
     last_trial: tuple[float | None, float | None] = (None, None)
@@ -373,16 +382,17 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate) \
         if use_leveler else FLAT
     codec_shift = MP3_LOUDNESS_PRIOR_DB if spec.output.container == "mp3" else 0.0
-    gain = _planned_gain(planning, curve, spec, ceiling_limit - PEAK_MARGIN_DB, spec.target - codec_shift)
-    if gain is None:
+    planned = _planned_gain(planning, curve, spec, ceiling_limit - PEAK_MARGIN_DB, spec.target - codec_shift)
+    if planned is None:
         raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
+    gain, foreseen = planned
     plan = Plan(hp_hz, curve, gain, ceiling_limit - PEAK_MARGIN_DB)
     if plan.gain_db > 20:
         warnings.append(f"gain of {plan.gain_db:+.1f} dB raises the noise floor by as much; "
                         "denoise first (dxkit restore)")
 
     with atomic_path(output) as final, scratch_file(output.parent, output.name) as render_path:
-        done = _settle(info, spec, plan, render_path, output)
+        done = _settle(info, spec, plan, render_path, output, foreseen)
         after = done.after
         requirements = evaluate(after, spec, spec.output.container)
         try:

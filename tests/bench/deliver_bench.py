@@ -4,7 +4,8 @@ Two programmes: the synthetic speech-like one of the tests (loud and quiet passa
 tone bursts with inter-sample peaks: hard on a limiter and on MP3), and real speech (the
 bundled example dialogue, looped). Prints, for 60 minutes of 48 kHz stereo 24-bit, on one CPU
 core (taskset + one thread):
-× real time for `dxkit measure`, `deliver --spec ebu-r128` (WAV) and `deliver --spec acx` (MP3);
+× real time for `dxkit measure`, `deliver --spec ebu-r128` (WAV), `deliver --spec acx` (MP3) and
+`deliver --spec podcast` (MP3, real speech);
 peak RSS of each, and of `measure` and `deliver --spec ebu-r128` on a 3-hour programme; and
 ffmpeg `loudnorm` two-pass to the same EBU R128 target side by side: time, and whether its
 output passes on the independent meter (libebur128). Our outputs are checked on the same meter.
@@ -147,6 +148,10 @@ def main() -> int:
     secs, rss, out = run_timed(dxkit("deliver", str(speech), "-o", str(out_speech), "--spec", "acx"))
     report("dxkit deliver --spec acx (MP3), real speech", secs, rss, out.splitlines()[0].split(": ", 1)[1])
     print("   ", verdict(out_speech, -20, 0.0, -3.0, rms=True), flush=True)
+    out_podcast = work / "ours_speech_podcast.mp3"
+    secs, rss, out = run_timed(dxkit("deliver", str(speech), "-o", str(out_podcast), "--spec", "podcast"))
+    report("dxkit deliver --spec podcast (MP3), real speech", secs, rss, out.splitlines()[0].split(": ", 1)[1])
+    print("   ", verdict(out_podcast, -16, 1.0, -1.0), flush=True)
     ff_wav = work / "ffmpeg_loudnorm.wav"
     secs = loudnorm_two_pass(src, ff_wav)
     report("ffmpeg loudnorm two-pass (linear) to R128", secs, 0, "(RSS not measured)")

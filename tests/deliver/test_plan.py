@@ -33,11 +33,12 @@ def test_plan_lands_where_the_render_does(name):
     ceiling = spec.render_ceiling_dbtp - delivery.PEAK_MARGIN_DB
     _, planning, _ = delivery._analyse(info, spec.highpass_hz, spec.true_peak_max_dbtp)
     curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate)
-    gain = delivery._planned_gain(planning, curve, spec, ceiling, spec.target)
+    gain, foreseen = delivery._planned_gain(planning, curve, spec, ceiling, spec.target)
+    assert foreseen
     meter = Meter(spec.output.sample_rate, info.channels)
     reduction = delivery._render(info, spec, delivery.Plan(spec.highpass_hz, curve, gain, ceiling), meter.add)
     rendered = delivery._loudness_of(meter.result(), spec)
     assert reduction > 4  # the limiter works
     assert abs(rendered - spec.target) < 0.15
-    blind = delivery._planned_gain(planning, curve, spec, 100.0, spec.target)  # a ceiling never reached
+    blind, _ = delivery._planned_gain(planning, curve, spec, 100.0, spec.target)  # a ceiling never reached
     assert gain - blind > 0.3
