@@ -41,7 +41,8 @@ PEAK_MARGIN_DB = 0.15  # the limiter's first ceiling sits this far under the spe
 METER_MARGIN_DB = 0.1  # a render is good when its true peak is this far under the limit, so
 # that true-peak meters with other interpolators (libebur128, ffmpeg) also read it under
 PEAK_STEP_DB = 0.05  # extra room taken when a render's peak came out over the limit
-LOSSY_PEAK_STEP_DB = 0.1  # the same for MP3, whose peak overshoot varies from encode to encode
+LOSSY_PEAK_STEP_DB = 0.25  # the same for MP3, whose peak overshoot varies from encode to encode
+# (it grows with the limiting: 0.38 then 0.52 dB on the bench programme as the gain rose)
 # What MP3 encoding does to the level, assumed until an encode is measured: LAME's round trip
 # comes out 0.265 dB quieter (measured here on sines from 100 Hz to 15 kHz, through
 # libsndfile and through ffmpeg alike); codec overshoot then lifts the peaks back by a similar
