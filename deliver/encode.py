@@ -29,8 +29,7 @@ class Mp3File:
     """A CBR MP3 written with LAME, behind a reserved tag frame that ``close`` fills in."""
 
     def __init__(self, path: Path, sample_rate: int, channels: int, kbps: int):
-        if kbps not in lametag.BITRATE_INDEX or sample_rate not in lametag.RATE_INDEX:
-            raise ValueError(f"MP3 (MPEG-1 Layer III) has no {kbps} kbps at {sample_rate} Hz")
+        """``kbps`` and ``sample_rate`` are an MPEG-1 Layer III pair (``specs`` checks them)."""
         self._lame = lameenc.Encoder()
         self._lame.set_bit_rate(kbps)
         self._lame.set_in_sample_rate(sample_rate)
@@ -38,8 +37,7 @@ class Mp3File:
         self._lame.set_channels(channels)
         self._lame.set_quality(LAME_QUALITY)
         self._file = open(path, "wb")
-        self._tag_bytes = lametag.frame_bytes(kbps, sample_rate)
-        self._file.write(bytes(self._tag_bytes))
+        self._file.write(bytes(lametag.frame_bytes(kbps, sample_rate)))  # the tag frame, filled in by close
         self._crc = lametag.MusicCrc()
         self._first = b""
         self._audio_bytes = 0
@@ -86,7 +84,7 @@ class Encoder:
             self.riff = False
             try:
                 self._file = Mp3File(path, output.sample_rate, channels, output.bitrate_kbps)
-            except (ValueError, OSError) as exc:
+            except OSError as exc:
                 raise OutputError(f"{self.name}: cannot open for writing ({exc})") from None
             return
         subtype = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}[output.bit_depth]
