@@ -25,6 +25,8 @@ from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from .truepeak import chunk_peaks, interpolator
 
 DETECT_CHUNK = 16
+HOLD_MS = 30.0
+RELEASE_DB_PER_S = 60.0
 RELEASE_WINDOW_S = 0.3  # the release slope is exact for reductions up to 0.3 s x rate (18 dB)
 
 
@@ -74,7 +76,7 @@ def _largest_odd(n: int) -> int:
 
 
 def predicted_gain_db(peak_db: np.ndarray, ceiling_dbtp: float, step_s: float,
-                      hold_ms: float = 30.0, release_db_per_s: float = 60.0) -> np.ndarray:
+                      hold_ms: float = HOLD_MS, release_db_per_s: float = RELEASE_DB_PER_S) -> np.ndarray:
     """What ``TruePeakLimiter`` will do, roughly, on a coarse grid: its gain (dB, <= 0) per step
     of ``step_s`` seconds, given each step's peak ``peak_db``. The reduction a step needs is
     held over the look-ahead (the step before) and the hold (the steps after), then released
@@ -93,7 +95,7 @@ class TruePeakLimiter:
     """Stream ``[C, T]`` blocks through a true-peak limiter at ``ceiling_dbtp``."""
 
     def __init__(self, ceiling_dbtp: float, sample_rate: int, channels: int,
-                 lookahead_ms: float = 5.0, hold_ms: float = 30.0, release_db_per_s: float = 60.0):
+                 lookahead_ms: float = 5.0, hold_ms: float = HOLD_MS, release_db_per_s: float = RELEASE_DB_PER_S):
         self.ceiling = 10 ** (ceiling_dbtp / 20)
         self._interp = interpolator(sample_rate)
         look = max(3, int(round(lookahead_ms * sample_rate / 1000)))
