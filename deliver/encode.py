@@ -121,7 +121,9 @@ class Encoder:
         # to the target grid (Lipshitz, Wannamaker & Vanderkooy, JAES 1992). The 24-bit grid is
         # written as the top 24 bits of an int32, which libsndfile stores exactly.
         scale = 2.0 ** (depth - 1)
-        noise = self._rng.random(data.shape) - self._rng.random(data.shape)
+        # float32 holds a 16-bit sample plus the dither to 1/256 LSB; 24 bits need float64.
+        kind = np.float32 if depth == 16 else np.float64
+        noise = self._rng.random(data.shape, kind) - self._rng.random(data.shape, kind)
         q = np.clip(np.round(data * scale + noise), -scale, scale - 1)
         if depth == 16:
             return q.astype(np.int16)

@@ -166,7 +166,7 @@ class Meter:
                  overs_above_dbtp: float | None = None):
         self.sample_rate = sample_rate
         self.channels = channels
-        self._weights = np.asarray(channel_weights(channels))[:, None]
+        self._weights = np.asarray(channel_weights(channels))
         self._sos = k_weighting(sample_rate)
         self._zi = np.zeros((self._sos.shape[0], channels, 2))
         self._sub = max(1, round(sample_rate / 100))
@@ -193,13 +193,16 @@ class Meter:
             return
         self._frames += block.shape[1]
         magnitude = np.abs(block)
-        self._clipped += int(np.count_nonzero(magnitude >= FULL_SCALE))
-        weighted, self._zi = sosfilt(self._sos, block.astype(np.float64), axis=-1, zi=self._zi)
         rows = np.empty((3, block.shape[1]))
-        rows[0] = (self._weights * np.square(weighted)).sum(axis=0)
-        rows[1] = np.square(block, dtype=np.float64).mean(axis=0)
         rows[2] = magnitude.max(axis=0)
-        rows = np.concatenate((self._pending, rows), axis=1)
+        if rows[2].max() >= FULL_SCALE:
+            self._clipped += int(np.count_nonzero(magnitude >= FULL_SCALE))
+        samples = block.astype(np.float64)
+        weighted, self._zi = sosfilt(self._sos, samples, axis=-1, zi=self._zi)
+        rows[0] = self._weights @ np.square(weighted, out=weighted)
+        rows[1] = np.square(samples, out=samples).sum(axis=0) / self.channels
+        if self._pending.shape[1]:
+            rows = np.concatenate((self._pending, rows), axis=1)
         full = rows.shape[1] // self._sub * self._sub
         if full:
             shaped = rows[:, :full].reshape(3, -1, self._sub)

@@ -19,13 +19,13 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.ndimage import maximum_filter1d
 from scipy.signal.windows import kaiser
 
 TAPS_PER_PHASE = 24
-MERGE_GAP_CHUNKS = 8
 KAISER_BETA = 8.0
-SHORT_SEGMENT = 1500  # samples: below, ``envelope`` takes one matrix product (measured faster)
+REACH_BLOCK = 8  # samples: ``chunk_peaks`` finds each chunk's bound from maxima over blocks this long
+LONG_RUN = 3000  # samples: runs of chunks this long go through ``envelope`` (measured faster)
+GATHER_CHUNKS = 2048  # chunks per batched product in ``_chunk_envelopes`` (bounds its memory)
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,8 @@ def envelope(segment: np.ndarray, interp: Interpolator) -> np.ndarray:
     if inner <= 0:
         return np.zeros(0)
     samples = np.asarray(segment, np.float32)
-    if inner < SHORT_SEGMENT:  # one product over the sliding windows: least Python overhead
-        windows = sliding_window_view(samples, 2 * c + 1, axis=-1)
-        return np.abs(windows @ interp.weights).max(axis=(0, 2))
-    # Long segments: phase 0 is the samples themselves, the others sums of shifted copies
-    # (float32, one multiply-add per tap), twice as fast as scipy's upfirdn on one core.
+    # Phase 0 is the samples themselves, the others sums of shifted copies (float32, one
+    # multiply-add per tap), twice as fast as scipy's upfirdn on one core.
     env = np.abs(samples[:, c:c + inner]).max(axis=0)
     acc = np.empty(inner, np.float32)
     for channel in samples:
@@ -104,10 +101,31 @@ def envelope(segment: np.ndarray, interp: Interpolator) -> np.ndarray:
     return env
 
 
+def _chunk_envelopes(segment: np.ndarray, interp: Interpolator, starts: np.ndarray, chunk: int) -> np.ndarray:
+    """The envelope of many short, scattered chunks at once: ``[len(starts), chunk]``, row i
+    for the ``chunk`` inner samples from inner sample ``starts[i]`` on (all in the segment).
+
+    Each chunk's samples with their context are gathered and multiplied by the weights in one
+    batched product: no Python loop per chunk, which is what short runs would otherwise cost.
+    """
+    c = interp.context
+    offsets = np.arange(chunk + 2 * c)
+    out = np.empty((starts.size, chunk), np.float32)
+    for first in range(0, starts.size, GATHER_CHUNKS):
+        part = starts[first:first + GATHER_CHUNKS]
+        windows = segment[:, part[:, None] + offsets]  # [C, n, chunk + 2c]
+        taps = sliding_window_view(windows, 2 * c + 1, axis=-1)  # [C, n, chunk, 2c + 1]
+        out[first:first + part.size] = np.abs(taps @ interp.weights).max(axis=(0, 3))
+    return out
+
+
 def _chunk_max(values: np.ndarray, chunk: int) -> np.ndarray:
     count = -(-len(values) // chunk)
     padded = np.zeros(count * chunk, dtype=values.dtype)
     padded[:len(values)] = values
+    while chunk % 2 == 0:  # pairwise maxima: many times faster than a max over short rows
+        padded = np.maximum(padded[0::2], padded[1::2])
+        chunk //= 2
     return padded.reshape(count, chunk).max(axis=1)
 
 
@@ -123,26 +141,41 @@ def chunk_peaks(segment: np.ndarray, interp: Interpolator, chunk: int, floor: fl
     inner = segment.shape[1] - 2 * c
     if inner <= 0:
         return np.zeros(0)
+    magnitude = np.abs(segment).max(axis=0)
     if interp.factor == 1:
-        return _chunk_max(np.abs(segment[:, c:c + inner]).max(axis=0), chunk)
-    # An interpolated value depends on the samples up to ``context`` away, so a chunk's bound
-    # takes the largest sample within that reach, not only the samples inside the chunk.
-    reach = maximum_filter1d(np.abs(segment).max(axis=0), 2 * c + 1)[c:c + inner]
-    peaks = _chunk_max(reach, chunk) * interp.bound
+        return _chunk_max(magnitude, chunk)
+    if chunk % REACH_BLOCK:
+        raise ValueError(f"chunk of {chunk} samples: must be a multiple of {REACH_BLOCK}")
+    # Chunk i's values depend on segment samples [i * chunk, i * chunk + chunk + 2c): its
+    # bound takes the largest of them, as the largest of the short blocks that cover them.
+    count = -(-inner // chunk)
+    span = -(-(chunk + 2 * c) // REACH_BLOCK)
+    step = chunk // REACH_BLOCK
+    blocks = np.zeros((count - 1) * step + span, magnitude.dtype)
+    block_max = _chunk_max(magnitude, REACH_BLOCK)[:blocks.size]
+    blocks[:block_max.size] = block_max
+    reach = blocks[0:count * step:step].copy()
+    for first in range(1, span):
+        np.maximum(reach, blocks[first:first + count * step:step], out=reach)
+    peaks = reach * interp.bound
     need = peaks >= floor
+    if inner % chunk and need[-1]:  # a last chunk cut short by the segment's end
+        peaks[-1] = envelope(segment[:, (count - 1) * chunk:], interp).max()
+        need[-1] = False
     if not need.any():
         return peaks
+    # Long runs of chunks go through ``envelope``; the scattered rest through one product.
     edges = np.flatnonzero(np.diff(np.concatenate(([0], need.view(np.int8), [0]))))
-    starts, ends = edges[::2], edges[1::2]
-    # Runs a few chunks apart are joined: one longer filter call costs less than many calls.
-    split = np.flatnonzero(starts[1:] - ends[:-1] > MERGE_GAP_CHUNKS)
-    starts = np.concatenate((starts[:1], starts[1:][split]))
-    ends = np.concatenate((ends[:-1][split], ends[-1:]))
-    for first, last in zip(starts, ends):
-        lo = first * chunk
-        hi = min(last * chunk, inner)
-        env = envelope(segment[:, lo:hi + 2 * c], interp)
-        peaks[first:last] = _chunk_max(env, chunk)
+    scattered = []
+    for first, last in zip(edges[::2], edges[1::2]):
+        if (last - first) * chunk >= LONG_RUN:
+            env = envelope(segment[:, first * chunk:last * chunk + 2 * c], interp)
+            peaks[first:last] = _chunk_max(env, chunk)
+        else:
+            scattered.append(np.arange(first, last))
+    if scattered:
+        index = np.concatenate(scattered)
+        peaks[index] = _chunk_max(_chunk_envelopes(segment, interp, index * chunk, chunk).ravel(), chunk)
     return peaks
 
 

@@ -5,7 +5,8 @@ tone bursts with inter-sample peaks: hard on a limiter and on MP3), and real spe
 bundled example dialogue, looped). Prints, for 60 minutes of 48 kHz stereo 24-bit, on one CPU
 core (taskset + one thread):
 × real time for `dxkit measure`, `deliver --spec ebu-r128` (WAV), `deliver --spec acx` (MP3) and
-`deliver --spec podcast` (MP3, real speech);
+`deliver --spec podcast` (MP3, real speech), and the two MP3 presets on the same speech as a
+mono file;
 peak RSS of each, and of `measure` and `deliver --spec ebu-r128` on a 3-hour programme; and
 ffmpeg `loudnorm` two-pass to the same EBU R128 target side by side: time, and whether its
 output passes on the independent meter (libebur128). Our outputs are checked on the same meter.
@@ -50,19 +51,20 @@ def make_programme(path: Path, minutes: int) -> Path:
     return path
 
 
-def make_speech(path: Path, minutes: int) -> Path:
-    """Real speech for comparison: the bundled example dialogue, looped, in both channels."""
+def make_speech(path: Path, minutes: int, channels: int = 2) -> Path:
+    """Real speech for comparison: the bundled example dialogue, looped (in both channels of a
+    stereo file, or alone: the mono voice file an audiobook or a podcast usually is)."""
     if path.exists() and sf.info(str(path)).frames == minutes * 60 * RATE:
         return path
     example, rate = sf.read(str(HERE.parents[1] / "data" / "examples" / "dialogue.flac"), dtype="float32")
     assert rate == RATE
     tmp = path.with_suffix(".part.wav")
     total = minutes * 60 * RATE
-    with sf.SoundFile(str(tmp), "w", RATE, 2, "PCM_24") as f:
+    with sf.SoundFile(str(tmp), "w", RATE, channels, "PCM_24") as f:
         written = 0
         while written < total:
             piece = example[:total - written]
-            f.write(np.stack((piece, piece), axis=1))
+            f.write(np.stack((piece,) * channels, axis=1))
             written += piece.size
     os.replace(tmp, path)
     return path
@@ -152,6 +154,12 @@ def main() -> int:
     secs, rss, out = run_timed(dxkit("deliver", str(speech), "-o", str(out_podcast), "--spec", "podcast"))
     report("dxkit deliver --spec podcast (MP3), real speech", secs, rss, out.splitlines()[0].split(": ", 1)[1])
     print("   ", verdict(out_podcast, -16, 1.0, -1.0), flush=True)
+    mono = make_speech(work / f"speech_mono_{args.minutes}min.wav", args.minutes, channels=1)
+    for name, target, tolerance, ceiling, rms in (("acx", -20, 0.0, -3.0, True), ("podcast", -16, 1.0, -1.0, False)):
+        out_mono = work / f"ours_mono_{name}.mp3"
+        secs, rss, out = run_timed(dxkit("deliver", str(mono), "-o", str(out_mono), "--spec", name))
+        report(f"dxkit deliver --spec {name} (MP3), mono speech", secs, rss, out.splitlines()[0].split(": ", 1)[1])
+        print("   ", verdict(out_mono, target, tolerance, ceiling, rms=rms), flush=True)
     ff_wav = work / "ffmpeg_loudnorm.wav"
     secs = loudnorm_two_pass(src, ff_wav)
     report("ffmpeg loudnorm two-pass (linear) to R128", secs, 0, "(RSS not measured)")
