@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
 from .audio import probe
+from .dialogue import with_dialogue
 from .requirements import Requirement, evaluate, passed
 from .meter import Measurement, measure
 from .specs import Spec, resolve
@@ -30,10 +33,14 @@ class CheckResult:
                 "requirements": [r.to_json() for r in self.requirements]}
 
 
-def check(path: str | os.PathLike, spec: Spec | str) -> CheckResult:
-    """Measure ``path`` and judge it against ``spec`` (a preset name, a YAML path or a Spec)."""
+def check(path: str | os.PathLike, spec: Spec | str, dialogue: np.ndarray | None = None) -> CheckResult:
+    """Measure ``path`` and judge it against ``spec`` (a preset name, a YAML path or a Spec);
+    ``dialogue``, where given, is the file's dialogue mask (one value per 10 ms), which a
+    dialogue-gated spec and ACX's room tone need (``dxkit.check`` runs the detector for it)."""
     spec = resolve(spec)
     info = probe(path)
     m = measure(path, overs_above_dbtp=spec.true_peak_max_dbtp)
+    if dialogue is not None:
+        m = with_dialogue(m, dialogue)
     container = CONTAINER_OF_FORMAT.get(info.format, info.format.lower())
     return CheckResult(spec, m, evaluate(m, spec, container))

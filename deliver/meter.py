@@ -93,7 +93,7 @@ def loudness_of_power(mean_power: np.ndarray | float) -> np.ndarray | float:
         return -0.691 + 10 * np.log10(mean_power)
 
 
-def _gated_loudness(block_power: np.ndarray, relative_gate: float) -> tuple[float | None, np.ndarray]:
+def gated_loudness(block_power: np.ndarray, relative_gate: float) -> tuple[float | None, np.ndarray]:
     """Loudness of the blocks that pass the absolute and relative gates, and those blocks."""
     levels = loudness_of_power(block_power)
     kept = block_power[levels > ABSOLUTE_GATE_LUFS]
@@ -132,6 +132,11 @@ class Measurement:
     plain_power_10ms: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
     peak_10ms: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))  # sample peak, linear
     subblock_frames: int = 0
+    # Set where a dialogue detector ran (``dialogue.with_dialogue``): the loudness over the
+    # dialogue (None where none is found) and the share of the programme that is dialogue.
+    dialogue_lufs: float | None = None
+    dialogue_fraction: float | None = None
+    room_tone: tuple | None = field(repr=False, default=None)  # (head, tail) ``dialogue.RoomTone``
 
     @property
     def duration_s(self) -> float:
@@ -156,6 +161,8 @@ class Measurement:
             "sample_rate": self.sample_rate,
             "channels": self.channels,
             "clipped_samples": self.clipped_samples,
+            "dialogue_lufs": num(self.dialogue_lufs),
+            "dialogue_fraction": None if self.dialogue_fraction is None else round(self.dialogue_fraction, 4),
         }
 
 
@@ -244,7 +251,7 @@ class Meter:
         integrated = integrated_from_subblocks(k_power, self._sub)
         lra = None
         st_blocks = short_term[::GATING_HOP_SUBBLOCKS]
-        _, kept = _gated_loudness(st_blocks, LRA_RELATIVE_GATE_LU)
+        _, kept = gated_loudness(st_blocks, LRA_RELATIVE_GATE_LU)
         if kept.size:
             low, high = np.percentile(loudness_of_power(kept), LRA_PERCENTILES)
             lra = float(high - low)
@@ -284,7 +291,7 @@ class Meter:
 def integrated_from_subblocks(k_power: np.ndarray, sub_len: int) -> float | None:
     """Gated integrated loudness (BS.1770-5 eq. 7) from 10 ms sums of K-weighted power."""
     momentary = window_power(k_power, MOMENTARY_SUBBLOCKS, sub_len)
-    return _gated_loudness(momentary[::GATING_HOP_SUBBLOCKS], RELATIVE_GATE_LU)[0]
+    return gated_loudness(momentary[::GATING_HOP_SUBBLOCKS], RELATIVE_GATE_LU)[0]
 
 
 def window_power(sub_power: np.ndarray, window: int, sub_len: int) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from .dialogue import DIGITAL_SILENCE_DB, HEAD_TONE_S, TAIL_TONE_S
 from .meter import Measurement
 from .specs import Spec
 
@@ -58,17 +59,48 @@ def _at_most(name: str, value: float | None, limit: float, unit: str) -> Require
     return Requirement(name, shown, f"<= {limit:g} {unit}", ok, "" if ok else FAIL_REASONS.get(name, ""))
 
 
+def _in_range(name: str, value: float | None, low: float, high: float, missing: str, note: str = "") -> Requirement:
+    shown = _rounded(value)
+    limit = f"{low:g} to {high:g} LUFS{note}"
+    if shown is None:
+        return Requirement(name, None, limit, False, missing)
+    ok = low <= shown <= high
+    return Requirement(name, shown, limit, ok, "" if ok else "loudness off target")
+
+
+def _dialogue_loudness(m: Measurement, spec: Spec) -> Requirement:
+    """Dialogue-gated loudness, or the full programme's where there is too little dialogue."""
+    if m.dialogue_fraction is None:
+        return Requirement("dialogue_lufs", None, f"{spec.low:g} to {spec.high:g} LUFS", False,
+                           "not measured: needs the dialogue detector (dxkit check and deliver run it)")
+    below = spec.fallback_below_fraction
+    if below is not None and m.dialogue_fraction < below:
+        note = f" (dialogue {100 * m.dialogue_fraction:.0f} % < {100 * below:g} %: full programme)"
+        return _in_range("integrated_lufs", m.integrated_lufs, spec.fallback_low, spec.fallback_high,
+                         NO_INTEGRATED, note)
+    return _in_range("dialogue_lufs", m.dialogue_lufs, spec.low, spec.high, "no dialogue loud enough to gate on")
+
+
+def _room_tone(m: Measurement) -> list[Requirement]:
+    """ACX's room tone at the head and at the tail, judged with the dialogue mask."""
+    limits = {"head": HEAD_TONE_S, "tail": TAIL_TONE_S}
+    if m.dialogue_fraction is None or m.room_tone is None:
+        why = "no dialogue found" if m.dialogue_fraction is not None else \
+            "not measured: needs the dialogue detector (dxkit check and deliver run it)"
+        return [Requirement(f"{end}_room_tone_s", None, f"{lo:g} to {hi:g} s", False, why)
+                for end, (lo, hi) in limits.items()]
+    return [Requirement(f"{t.end}_room_tone_s", round(t.seconds, 2),
+                        f"{t.shortest_s:g} to {t.longest_s:g} s, above {DIGITAL_SILENCE_DB:g} dB RMS",
+                        not t.problem, t.problem) for t in m.room_tone]
+
+
 def evaluate(m: Measurement, spec: Spec, container: str | None = None) -> list[Requirement]:
     """Every requirement of ``spec`` judged on ``m``; ``container`` is the file's format, if any."""
     reqs: list[Requirement] = []
-    if spec.measure == "integrated":
-        value = _rounded(m.integrated_lufs)
-        limit = f"{spec.low:g} to {spec.high:g} LUFS"
-        if value is None:
-            reqs.append(Requirement("integrated_lufs", None, limit, False, NO_INTEGRATED))
-        else:
-            ok = spec.low <= value <= spec.high
-            reqs.append(Requirement("integrated_lufs", value, limit, ok, "" if ok else "loudness off target"))
+    if spec.measure == "dialogue":
+        reqs.append(_dialogue_loudness(m, spec))
+    elif spec.measure == "integrated":
+        reqs.append(_in_range("integrated_lufs", m.integrated_lufs, spec.low, spec.high, NO_INTEGRATED))
     else:
         value = _rounded(m.rms_db)
         limit = f"{spec.low:g} to {spec.high:g} dB"
@@ -99,6 +131,8 @@ def evaluate(m: Measurement, spec: Spec, container: str | None = None) -> list[R
         reqs.append(_at_most("noise_floor_db", m.noise_floor_db, spec.noise_floor_max_db, "dB"))
     if spec.duration_max_s is not None:
         reqs.append(_at_most("duration_s", m.duration_s, spec.duration_max_s, "s"))
+    if spec.room_tone:
+        reqs += _room_tone(m)
     rates = ", ".join(str(r) for r in spec.output.accepted_sample_rates)
     reqs.append(Requirement("sample_rate", m.sample_rate, f"one of {rates} Hz",
                             m.sample_rate in spec.output.accepted_sample_rates))

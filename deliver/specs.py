@@ -39,7 +39,7 @@ class Spec:
 
     name: str
     title: str
-    measure: str  # "integrated" (LUFS) or "rms" (dB, unweighted)
+    measure: str  # "integrated" (LUFS), "dialogue" (LUFS, dialogue-gated) or "rms" (dB, unweighted)
     target: float
     low: float  # lowest passing loudness
     high: float  # highest passing loudness
@@ -55,6 +55,12 @@ class Spec:
     duration_max_s: float | None = None
     louder_above_lufs: float | None = None  # above this integrated loudness ...
     louder_true_peak_max_dbtp: float | None = None  # ... the true peak limit is this
+    # measure "dialogue": below this share of dialogue, judge the full programme's integrated
+    # loudness against the fallback range instead (Netflix: 15 %, -24 LKFS +/- 2)
+    fallback_below_fraction: float | None = None
+    fallback_low: float | None = None
+    fallback_high: float | None = None
+    room_tone: bool = False  # judge the room tone at the head and the tail (ACX)
     notes: str = ""
     unavailable: str = ""
     source: str = ""
@@ -68,8 +74,19 @@ class Spec:
                 limits.append(extra)
         return min(limits)
 
+    @property
+    def needs_dialogue(self) -> bool:
+        """Whether judging a file needs to know where its dialogue is."""
+        return self.measure == "dialogue" or self.room_tone
+
     def loudness_text(self) -> str:
-        unit = "LUFS" if self.measure == "integrated" else "dB RMS"
+        unit = "dB RMS" if self.measure == "rms" else "LUFS"
+        if self.measure == "dialogue":
+            text = f"{self.target:g} {unit} ±{self.high - self.target:g} dialogue-gated"
+            if self.fallback_below_fraction is not None:
+                text += (f" (under {100 * self.fallback_below_fraction:g} % dialogue: full programme "
+                         f"{self.fallback_low:g} to {self.fallback_high:g} {unit})")
+            return text
         if self.measure == "integrated":
             return f"{self.target:g} {unit} ±{self.high - self.target:g}"
         return f"{self.low:g} to {self.high:g} {unit} (aim {self.target:g})"
@@ -140,8 +157,18 @@ def _from_dict(data: object, origin: str) -> Spec:
     if not isinstance(loud, dict) or not isinstance(out, dict) or not isinstance(mix, dict):
         raise SpecError(f"{origin}: needs 'loudness' and 'output' sections (and optional 'mixing')")
     measure = loud.get("measure", "integrated")
-    if measure not in ("integrated", "rms"):
-        raise SpecError(f"{origin}: loudness.measure must be 'integrated' or 'rms', got {measure!r}")
+    if measure not in ("integrated", "dialogue", "rms"):
+        raise SpecError(f"{origin}: loudness.measure must be 'integrated', 'dialogue' or 'rms', got {measure!r}")
+    fallback = loud.get("fallback") or {}
+    if not isinstance(fallback, dict) or (fallback and set(fallback) != {"below_fraction", "target", "tolerance"}):
+        raise SpecError(f"{origin}: loudness.fallback needs below_fraction, target and tolerance")
+    if fallback and measure != "dialogue":
+        raise SpecError(f"{origin}: loudness.fallback applies to measure: dialogue only")
+    below = _number(fallback, "below_fraction", origin)
+    if below is not None and not 0 < below < 1:
+        raise SpecError(f"{origin}: loudness.fallback.below_fraction must lie between 0 and 1")
+    fallback_target = _number(fallback, "target", origin)
+    fallback_tolerance = _number(fallback, "tolerance", origin)
     target = _number(loud, "target", origin, required=True)
     if "range" in loud:
         rng = loud["range"]
@@ -182,7 +209,7 @@ def _from_dict(data: object, origin: str) -> Spec:
     louder = data.get("true_peak_max_if_louder") or {}
     if not isinstance(louder, dict) or (louder and set(louder) != {"above_lufs", "max_dbtp"}):
         raise SpecError(f"{origin}: true_peak_max_if_louder needs above_lufs and max_dbtp")
-    for section, key in ((mix, "leveler"), (out, "bwf")):
+    for section, key in ((mix, "leveler"), (out, "bwf"), (data, "room_tone")):
         if not isinstance(section.get(key, False), bool):
             raise SpecError(f"{origin}: field {key!r} must be true or false")
     name = str(data.get("name") or Path(origin).stem)
@@ -204,6 +231,10 @@ def _from_dict(data: object, origin: str) -> Spec:
         lra_max_lu=_number(data, "lra_max_lu", origin),
         noise_floor_max_db=_number(data, "noise_floor_max_db", origin),
         duration_max_s=_number(data, "duration_max_s", origin),
+        fallback_below_fraction=below,
+        fallback_low=None if below is None else fallback_target - fallback_tolerance,
+        fallback_high=None if below is None else fallback_target + fallback_tolerance,
+        room_tone=bool(data.get("room_tone", False)),
         louder_above_lufs=_number(louder, "above_lufs", origin),
         louder_true_peak_max_dbtp=_number(louder, "max_dbtp", origin),
         notes=" ".join(str(data.get("notes", "")).split()),

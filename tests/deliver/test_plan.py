@@ -33,12 +33,33 @@ def test_plan_lands_where_the_render_does(name):
     ceiling = spec.render_ceiling_dbtp - delivery.PEAK_MARGIN_DB
     _, planning, _ = delivery._analyse(info, spec.highpass_hz, spec.true_peak_max_dbtp)
     curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate)
-    gain, foreseen = delivery._planned_gain(planning, curve, spec, ceiling, spec.target)
+    gain, foreseen = delivery._planned_gain(planning, curve, delivery.Gauge(spec), ceiling, spec.target)
     assert foreseen
     meter = Meter(spec.output.sample_rate, info.channels)
     reduction = delivery._render(info, spec, delivery.Plan(spec.highpass_hz, curve, gain, ceiling), meter.add)
-    rendered = delivery._loudness_of(meter.result(), spec)
+    rendered = delivery.Gauge(spec).loudness(meter.result())
     assert reduction > 4  # the limiter works
     assert abs(rendered - spec.target) < 0.15
-    blind, _ = delivery._planned_gain(planning, curve, spec, 100.0, spec.target)  # a ceiling never reached
+    blind, _ = delivery._planned_gain(planning, curve, delivery.Gauge(spec), 100.0, spec.target)  # a ceiling never reached
     assert gain - blind > 0.3
+
+
+@pytest.mark.parametrize("plan_off_db", [0.0, 2.0])
+def test_a_missed_mp3_learns_the_codec_shift_then_lands(tmp_path, monkeypatch, plan_off_db):
+    """Written first at the planned gain; when the plan is off (here made 2 dB too loud), a
+    trial at the file's own gains tells what the codec did, the gain is corrected in memory and
+    the second file lands."""
+    planned = delivery._planned_gain
+
+    def off(*args):
+        gain, foreseen = planned(*args)
+        return gain + plan_off_db, foreseen
+
+    monkeypatch.setattr(delivery, "_planned_gain", off)
+    result = delivery.deliver(DIALOGUE, tmp_path / "book.mp3", "acx")
+    assert result.passed
+    assert abs(result.after.rms_db - result.spec.target) <= delivery.RMS_AIM
+    if plan_off_db:
+        assert result.renders == 2 and result.trials >= 2  # the shift's trial, then the correction's
+    else:
+        assert result.renders == 1 and result.trials == 0

@@ -15,7 +15,7 @@ EXPECTED = {  # name: (measure, target, low, high, true peak)
     "acx": ("rms", -20, -23, -18, -3),
     "atsc-a85": ("integrated", -24, -26, -22, -2),
     "aes-td1008-speech": ("integrated", -18, -20, -16, -1),
-    "netflix": ("integrated", -27, -29, -25, -2),
+    "netflix": ("dialogue", -27, -29, -25, -2),
 }
 
 
@@ -38,6 +38,8 @@ def test_special_limits():
     acx = specs.load("acx")
     acx_limits = (acx.sample_peak_max_dbfs, acx.noise_floor_max_db, acx.duration_max_s)  # file length limit
     assert acx_limits == (-3.0, -60.0, 7200)
+    netflix = specs.load("netflix", allow_unavailable=True)
+    assert (netflix.fallback_below_fraction, netflix.fallback_low, netflix.fallback_high) == (0.15, -26.0, -22.0)
     assert (acx.output.container, acx.output.bitrate_kbps, acx.output.sample_rate) == ("mp3", 192, 44100)
     assert specs.load("ebu-r128").output.bwf
 
@@ -67,6 +69,15 @@ def test_netflix_says_why_it_waits():
     ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: -1\n"
      "output: {container: wav, sample_rate: 48000, accepted_sample_rates: [44100], bit_depth: 24}",
      "not among"),
+    ("loudness: {measure: dialogue, target: -27, tolerance: 2, fallback: {below_fraction: 0.15}}\n"
+     "true_peak_max_dbtp: -2\noutput: {container: wav, sample_rate: 48000, bit_depth: 24}", "fallback needs"),
+    ("loudness: {target: -23, tolerance: 1, fallback: {below_fraction: 0.1, target: -20, tolerance: 2}}\n"
+     "true_peak_max_dbtp: -1\noutput: {container: wav, sample_rate: 48000, bit_depth: 24}", "dialogue only"),
+    ("loudness: {measure: dialogue, target: -27, tolerance: 2, fallback: {below_fraction: 1.5, target: -24, "
+     "tolerance: 2}}\ntrue_peak_max_dbtp: -2\noutput: {container: wav, sample_rate: 48000, bit_depth: 24}",
+     "between 0 and 1"),
+    ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: -1\nroom_tone: maybe\n"
+     "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "true or false"),
 ])
 def test_malformed_spec_files(tmp_path, text, message):
     path = tmp_path / "mine.yaml"
