@@ -81,8 +81,12 @@ class _File:
 
 
 def load_chain(chain: list[str]) -> list[torch.nn.Module]:
-    """The networks of ``chain`` (names or weight files), loaded once."""
-    return [models.load(name) for name in chain]
+    """The networks of ``chain`` (names or weight files), loaded once; each must restore audio."""
+    nets = [models.load(name) for name in chain]
+    for name, net in zip(chain, nets):
+        if getattr(net, "family", "bandnet") != "bandnet":
+            raise models.WeightsError(f"{name} is a {net.family} network, not a restoration network")
+    return nets
 
 
 class Runner:

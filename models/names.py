@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-SHIPPED = ("denoise", "dereverb", "deplosive")
+SHIPPED = ("denoise", "dereverb", "deplosive")  # the restoration networks
+DETECTOR = "activity"  # the dialogue detector (models/activity.py)
 DEBUG = "debug"  # a tiny untrained network built in code, for tests (registry.debug_model)
 
 
@@ -16,8 +17,8 @@ class WeightsError(ValueError):
 
 
 def names() -> list[str]:
-    """Names ``load`` accepts: the shipped networks and ``debug``."""
-    return [*SHIPPED, DEBUG]
+    """Names ``load`` accepts: the shipped networks, the detector and ``debug``."""
+    return [*SHIPPED, DETECTOR, DEBUG]
 
 
 def weights_path(name: str) -> Path:
@@ -30,7 +31,7 @@ def weights_file(name_or_path: str | os.PathLike) -> Path | None:
     key = str(name_or_path)
     if key == DEBUG:
         return None
-    if key in SHIPPED:
+    if key in SHIPPED or key == DETECTOR:
         path = weights_path(key)
         if not path.is_file():
             raise WeightsError(f"the {key} network's weights are missing from this install ({path})")

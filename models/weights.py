@@ -11,10 +11,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file, safe_open
 
+from .activity import ActivityNet
 from .bandnet import BandNet
 from .names import WeightsError
 
-FAMILIES: dict[str, type[torch.nn.Module]] = {"bandnet": BandNet}
+FAMILIES: dict[str, type[torch.nn.Module]] = {"bandnet": BandNet, "activity": ActivityNet}
 
 
 def save(model: torch.nn.Module, path: str | os.PathLike, family: str, args: dict,

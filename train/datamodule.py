@@ -1,4 +1,4 @@
-"""The Lightning datamodule: reads the corpus, simulates or reads rooms, streams mixtures."""
+"""The Lightning datamodules: read the corpus, simulate or read rooms, stream examples."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from torch.utils.data import DataLoader
 
 from . import render, rooms
 from .corpus import load_folder, read_exclusions
-from .dataset import MixtureStream
+from .activity import ActivityMixer, ActivitySettings
+from .dataset import ActivityStream, MixtureStream
 from .mixtures import MixSettings, Mixer
 
 
@@ -94,3 +95,38 @@ class MixtureData(L.LightningDataModule):
         dtype = recipe[0].dtype
         noisy, target = render.full_scale(*render.render(*(x.float() for x in recipe)))
         return noisy.to(dtype), target.to(dtype), bandwidth
+
+
+class ActivityData(L.LightningDataModule):
+    """Examples for the dialogue detector: speech, noise and music folders, and rooms."""
+
+    def __init__(self, cfg: DictConfig, seed: int) -> None:
+        super().__init__()
+        self.cfg, self.seed = cfg, seed
+        self.mixer: ActivityMixer | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.mixer is not None:
+            return
+        cfg = self.cfg
+        exclude = read_exclusions(cfg.exclude)
+        print("data: reading speech, noise, music and rooms", flush=True)
+        speech = load_folder(list(cfg.speech_dirs), exclude)
+        noise = load_folder(list(cfg.noise_dirs), exclude) if cfg.noise_dirs else []
+        music = load_folder(list(cfg.music_dirs), exclude) if cfg.music_dirs else []
+        bank = room_bank(cfg, self.seed, exclude)
+        settings = ActivitySettings(snr_db=tuple(cfg.snr_db), level_dbfs=tuple(cfg.level_dbfs),
+                                    p_no_speech=cfg.p_no_speech, p_music=cfg.p_music,
+                                    p_reverb=cfg.p_reverb, p_band_limit=cfg.p_band_limit)
+        self.mixer = ActivityMixer(speech, noise, music, bank, settings)
+        minutes = lambda clips: sum(len(c.audio) for c in clips) / 48000 / 60  # noqa: E731
+        print(f"data: {len(speech)} speech files ({minutes(speech):.1f} min), {len(noise)} noise files "
+              f"({minutes(noise):.1f} min), {len(music)} music files ({minutes(music):.1f} min), "
+              f"{len(bank)} rooms; {len(exclude)} names left out", flush=True)
+
+    def train_dataloader(self) -> DataLoader:
+        rank = self.trainer.global_rank if self.trainer else 0
+        stream = ActivityStream(self.mixer, self.cfg.seconds, self.seed, rank)
+        workers = self.cfg.num_workers
+        return DataLoader(stream, batch_size=self.cfg.batch_size, num_workers=workers,
+                          persistent_workers=workers > 0)

@@ -14,9 +14,9 @@ from omegaconf import DictConfig, OmegaConf
 from dxkit import models
 from dxkit.models.weights import FAMILIES
 
-from .datamodule import MixtureData
+from .datamodule import ActivityData, MixtureData
 from .progress import TrainProgress
-from .system import RestorationSystem
+from .system import ActivitySystem, RestorationSystem
 
 
 def build_model(cfg: DictConfig) -> tuple[torch.nn.Module, str, dict]:
@@ -76,9 +76,11 @@ def fit(cfg: DictConfig) -> Path:
         torch.set_num_threads(cfg.threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model, family, args = build_model(cfg)
-    system = RestorationSystem(model, lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay,
-                               warmup_steps=cfg.optim.warmup_steps, max_steps=cfg.trainer.max_steps,
-                               si_sdr_weight=cfg.loss.si_sdr_weight)
+    optim = dict(lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay, warmup_steps=cfg.optim.warmup_steps,
+                 max_steps=cfg.trainer.max_steps)
+    detector = cfg.data.task == "activity"
+    system = ActivitySystem(model, **optim) if detector else \
+        RestorationSystem(model, si_sdr_weight=cfg.loss.si_sdr_weight, **optim)
     output = Path(cfg.output).expanduser().resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     about = {"name": cfg.data.task, "init_from": cfg.init_from or "",
@@ -87,5 +89,6 @@ def fit(cfg: DictConfig) -> Path:
     progress = TrainProgress(cfg.data.batch_size, cfg.log_every)
     quiet_lightning()
     trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), callbacks=[export, progress])
-    trainer.fit(system, datamodule=MixtureData(cfg.data, cfg.seed))
+    data = ActivityData(cfg.data, cfg.seed) if detector else MixtureData(cfg.data, cfg.seed)
+    trainer.fit(system, datamodule=data)
     return output

@@ -1,4 +1,5 @@
-"""The Lightning system: one restoration network, its loss and its optimiser."""
+"""The Lightning systems: one network, its loss and its optimiser (a restoration network, or the
+dialogue detector)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,22 @@ import torch
 from .losses import SpectralLoss
 
 
-class RestorationSystem(L.LightningModule):
-    """Trains ``model`` (``[B, T]`` -> ``[B, T]``) on ``(noisy, target, bandwidth_hz)`` batches
-    with the spectral loss; AdamW, linear warm-up, cosine decay to 1 % over ``max_steps``."""
+class System(L.LightningModule):
+    """Trains ``model``: AdamW, linear warm-up, cosine decay to 1 % over ``max_steps``; the
+    subclass says what a step's loss is."""
 
     def __init__(self, model: torch.nn.Module, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 warmup_steps: int = 200, max_steps: int = 10000, si_sdr_weight: float = 0.0) -> None:
+                 warmup_steps: int = 200, max_steps: int = 10000) -> None:
         super().__init__()
         self.model = model
-        self.loss = SpectralLoss(si_sdr_weight=si_sdr_weight)
         self.lr, self.weight_decay = lr, weight_decay
         self.warmup_steps, self.max_steps = warmup_steps, max_steps
 
+    def step_loss(self, batch) -> torch.Tensor:
+        raise NotImplementedError
+
     def training_step(self, batch, batch_idx):
-        noisy, target, bandwidth = batch
-        loss = self.loss(self.model(noisy), target, bandwidth)
+        loss = self.step_loss(batch)
         self.log("loss", loss, prog_bar=True, sync_dist=False)
         return loss
 
@@ -39,3 +41,27 @@ class RestorationSystem(L.LightningModule):
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class RestorationSystem(System):
+    """A restoration network (``[B, T]`` -> ``[B, T]``) on ``(noisy, target, bandwidth_hz)``
+    batches, with the spectral loss."""
+
+    def __init__(self, model: torch.nn.Module, si_sdr_weight: float = 0.0, **optim) -> None:
+        super().__init__(model, **optim)
+        self.loss = SpectralLoss(si_sdr_weight=si_sdr_weight)
+
+    def step_loss(self, batch) -> torch.Tensor:
+        noisy, target, bandwidth = batch
+        return self.loss(self.model(noisy), target, bandwidth)
+
+
+class ActivitySystem(System):
+    """The dialogue detector (``[B, T]`` at 16 kHz -> a logit per 10 ms frame) on ``(audio,
+    labels)`` batches, with binary cross-entropy."""
+
+    def step_loss(self, batch) -> torch.Tensor:
+        audio, labels = batch
+        logits = self.model(audio)
+        n = min(logits.shape[-1], labels.shape[-1])
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits[:, :n], labels[:, :n])

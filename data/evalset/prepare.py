@@ -7,6 +7,9 @@
 - ``noise/``: the noise recordings the shared folder's TEST.txt reserves for testing (at most
   30 s of each), with ``KINDS.txt`` naming the kind of noise of each file.
 - ``rooms/``: the measured room responses TEST.txt reserves, copied as they are.
+- ``music/``: the music TEST.txt reserves, and the one song with singing (``SINGING``), which
+  the project reserves too: the dialogue detector's test has a "singing alone" condition, and
+  nothing else in the shared data sings. Byte copies.
 
 Each folder has a ``SOURCES.txt`` with origin, licence and attribution. ``heldout.txt`` lists
 every source file name the test set (and the bundled example) comes from: training leaves them
@@ -35,6 +38,7 @@ WIDEBAND = ["vctk_p255_367.flac", "vctk_p301_102.flac"]  # one male, one female 
 RELATED = ["0ad_building_amb_trade_10.ogg", "0ad_building_amb_trade_11.ogg", "0ad_building_amb_trade_13.ogg",
            "0ad_building_amb_trade_20.ogg", "0ad_water_river_fast_21.ogg", "0ad_water_river_raging_21.ogg",
            "0ad_water_river_slow_21.ogg"]
+SINGING = ["music/librosa_data_music/music_fishin.ogg"]  # relative to the shared folder
 KINDS = {  # file stem (without trailing digits) -> the kind of noise, for the per-kind table
     "blanket_coffee_shop": "cafe", "ibm_typing": "typing", "ibm_car_engine": "car engine",
     "construction": "construction", "0ad_water_river_med_": "river", "0ad_weather_windgust_": "wind",
@@ -113,6 +117,22 @@ def copy_reserved(shared: Path) -> list[str]:
     return [Path(p).name for p in reserved]
 
 
+def copy_music(shared: Path) -> list[str]:
+    """Copy TEST.txt's music and ``SINGING`` into music/; their names."""
+    reserved = [shared / p for p in test_list(shared) if p.startswith("music/")]
+    chosen = reserved + [shared / p for p in SINGING]
+    out = HERE / "music"
+    out.mkdir(exist_ok=True)
+    for p in chosen:
+        shutil.copyfile(p, out / p.name)
+    note = ("Byte copies made by data/evalset/prepare.py from the project's shared data: the music its "
+            f"TEST.txt reserves, and {', '.join(Path(p).name for p in SINGING)} (singing), reserved by the project for the "
+            "dialogue detector's test. Never trained on.\n\n")
+    (out / "SOURCES.txt").write_text(note + sources_text(chosen[0].parent, {p.name for p in chosen}) + "\n",
+                                     encoding="utf-8")
+    return [p.name for p in chosen]
+
+
 def copy_wideband(speech: Path) -> None:
     out = HERE / "wideband"
     out.mkdir(exist_ok=True)
@@ -131,7 +151,7 @@ def main(shared: Path) -> None:
     chosen = picks(speech)
     example = ["LJ001-0001.wav", "LJ001-0002.wav", "p226_003.wav", "p226_005.wav"]
     vctk_all = [p.name for p in sorted((speech / "vctk_p225_p228_16k").glob("p226_*.wav"))]
-    reserved = copy_reserved(shared)
+    reserved = copy_reserved(shared) + copy_music(shared)
     copy_wideband(speech)
     heldout = sorted({p.name for p in chosen} | set(example) | set(vctk_all) | set(WIDEBAND) | set(reserved) | set(RELATED))
     lines = []
@@ -143,7 +163,7 @@ def main(shared: Path) -> None:
         lines.append(f"{name}: {SECONDS:g} s of {p.relative_to(speech)} ({rate} Hz)")
     (HERE / "heldout.txt").write_text(
         "# Source files kept out of training (the test set and the bundled example): speech,\n"
-        "# noise and rooms, by file name.\n"
+        "# noise, music and rooms, by file name.\n"
         + "\n".join(heldout) + "\n", encoding="utf-8")
     (out / "SOURCES.txt").write_text(
         "Clips cut by data/evalset/prepare.py from the shared corpus; mono, 16-bit FLAC, own rate.\n"

@@ -46,6 +46,20 @@ def test_every_experiment_composes_and_trains(tmp_path, speech_dir, experiment, 
     assert models.load(out).about["name"] == experiment
 
 
+def test_the_dialogue_detector_trains_and_its_weights_detect(tmp_path, speech_dir):
+    out = tmp_path / "activity.safetensors"
+    cfg = _config(["experiment=activity", "model.args.channels=8", "model.args.dilations=[1,2]",
+                   f"data.speech_dirs=[{speech_dir}]", "trainer.max_steps=2", f"output={out}",
+                   "data.seconds=1.0", "data.batch_size=2", "export_every=0", "data.rooms=2", "data.rir_cache=null"])
+    fit(cfg)
+    net = models.load(out)
+    assert net.family == "activity" and net.about["name"] == "activity"
+    from dxkit.infer.detect import detect_array
+
+    found = detect_array(np.zeros(48000, np.float32), 48000, net)
+    assert found.probability.shape == (100,) and np.isfinite(found.probability).all()
+
+
 def test_custom_noise_fine_tunes_the_shipped_denoiser(tmp_path, speech_dir):
     noise_dir = tmp_path / "noise"
     noise_dir.mkdir()
