@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PINS := torch==2.14.1 torchaudio==2.11.0
 
-.PHONY: setup demo test bench bench-models bench-bandwidth bench-restore bench-gpu eval report-screenshot clean
+.PHONY: setup demo test bench bench-models bench-bandwidth bench-dialogue bench-restore bench-gpu eval report-screenshot clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,9 @@ bench-bandwidth: $(STAMP)
 
 bench-restore: $(STAMP)
 	$(BIN)/python tests/bench/restore_bench.py --long-hours 3
+
+bench-dialogue: $(STAMP)
+	$(BIN)/python tests/bench/dialogue_bench.py
 
 bench-gpu: $(STAMP)
 	$(BIN)/python tests/bench/gpu_bench.py

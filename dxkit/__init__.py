@@ -2,7 +2,9 @@
 
 Public API:
 
-- ``measure(path)`` -> ``Measurement``: BS.1770 loudness, LRA, true peak, RMS, noise floor.
+- ``measure(path, dialogue=False)`` -> ``Measurement``: BS.1770 loudness, LRA, true peak, RMS,
+  noise floor; with ``dialogue``, the dialogue-gated loudness and the share of dialogue too.
+- ``detect(path)`` -> ``DialogueActivity``: where dialogue is, per 10 ms (``.segments()``).
 - ``check(path, spec)`` -> ``CheckResult``: every requirement of a spec, pass or fail.
 - ``deliver(src, dst, spec)`` -> ``DeliveryResult``: high-pass, leveler, gain, true-peak limit,
   encode, then decode and verify what was written.
@@ -13,16 +15,47 @@ Public API:
   array ``[C, T]`` with its ``sample_rate``, and with no ``dst`` the restored 48 kHz array comes back.
 - ``load_model(name_or_path)``: a network as a torch module (``[B, T]`` at 48 kHz in and out).
 
-``restore`` and ``load_model`` load torch on first use; the rest never does.
+``restore``, ``detect``, ``load_model`` and ``measure(..., dialogue=True)`` load torch on first
+use; the rest never does.
 """
 
 from dxkit.deliver import __version__, specs
 from dxkit.deliver.requirements import Requirement
 from dxkit.deliver.delivery import DeliveryResult  # dxkit.deliver, the package, is callable
 from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError, SpecError
-from dxkit.deliver.meter import Measurement, measure
-from dxkit.deliver.check import CheckResult, check
+from dxkit.deliver.meter import Measurement
+from dxkit.deliver.meter import measure as _measure
+from dxkit.deliver.check import CheckResult
+from dxkit.deliver.check import check as _check
 
+
+def measure(path, overs_above_dbtp: float | None = None, dialogue: bool = False) -> Measurement:
+    """Measure an audio file; with ``dialogue``, also where dialogue is and its loudness
+    (``Measurement.dialogue_lufs`` and ``dialogue_fraction``; runs the detector, loads torch)."""
+    m = _measure(path, overs_above_dbtp)
+    if dialogue:
+        from dxkit.deliver.dialogue import with_dialogue
+        from dxkit.infer.detect import detect
+
+        m = with_dialogue(m, detect(path).active)
+    return m
+
+
+def check(path, spec) -> CheckResult:
+    """Judge ``path`` against every requirement of ``spec``. A spec that needs to know where
+    the dialogue is (dialogue-gated loudness, ACX room tone) runs the detector (loads torch);
+    where its weights are missing, those requirements fail and say why."""
+    spec = specs.resolve(spec)
+    mask = None
+    if spec.needs_dialogue:
+        from dxkit.infer.detect import detect
+        from dxkit.models import WeightsError
+
+        try:
+            mask = detect(path).active
+        except WeightsError:
+            mask = None
+    return _check(path, spec, mask)
 
 
 def __getattr__(name: str):
@@ -31,6 +64,10 @@ def __getattr__(name: str):
         from dxkit.infer.chain import restore_file
 
         return restore_file
+    if name == "detect":
+        from dxkit.infer.detect import detect
+
+        return detect
     if name == "load_model":
         from dxkit.models import load
 
@@ -40,5 +77,5 @@ def __getattr__(name: str):
 
 __all__ = [
     "__version__", "specs", "measure", "check", "deliver", "Measurement", "CheckResult",
-    "DeliveryResult", "Requirement", "restore", "load_model", "DxkitError", "AudioInputError", "OutputError", "SpecError",
+    "DeliveryResult", "Requirement", "restore", "detect", "load_model", "DxkitError", "AudioInputError", "OutputError", "SpecError",
 ]

@@ -29,6 +29,8 @@ MEASURE_ROWS = [
     ("sample_rate", "Sample rate", "Hz"),
     ("channels", "Channels", ""),
     ("clipped_samples", "Samples at full scale", ""),
+    ("dialogue_lufs", "Dialogue-gated loudness", "LUFS"),
+    ("dialogue_fraction", "Share of dialogue", ""),
 ]
 
 
@@ -57,15 +59,43 @@ def _usage_error(message: str) -> int:
 def cmd_measure(args) -> int:
     from dxkit import measure
 
-    m = measure(args.file)
+    try:
+        m = measure(args.file, dialogue=args.dialogue)
+    except ValueError as exc:  # models.WeightsError: --dialogue without the detector's weights
+        return _usage_error(f"--dialogue needs the dialogue detector: {exc}")
     data = m.to_json()
     if args.json:
         print(json.dumps(data))
         return EXIT_OK
     for key, label, unit in MEASURE_ROWS:
         value = data[key]
+        if key.startswith("dialogue") and not args.dialogue:
+            continue
         note = " (none: under 400 ms, or silent)" if value is None and key == "integrated_lufs" else ""
         print(f"{label:<32} {_fmt(value):>9} {unit}{note}")
+    return EXIT_OK
+
+
+def cmd_detect(args) -> int:
+    from dxkit import models
+    from dxkit.infer.detect import detect
+
+    try:
+        net = models.load(args.network)
+    except ValueError as exc:  # models.WeightsError: missing, unknown or unreadable weights
+        return _usage_error(str(exc))
+    if getattr(net, "family", "") != "activity":
+        return _usage_error(f"{args.network} is not a dialogue detector")
+    activity = detect(args.file, net)
+    stretches = activity.segments()
+    if args.json:
+        print(json.dumps({"file": args.file, "network": args.network, "frame_s": 0.01,
+                          "dialogue_fraction": round(activity.fraction, 4),
+                          "segments": [{"start_s": a, "end_s": b} for a, b in stretches]}))
+        return EXIT_OK
+    for a, b in stretches:
+        print(f"{a:10.2f} {b:10.2f}  ({b - a:.2f} s)")
+    print(f"{len(stretches)} stretch(es) of dialogue, {100 * activity.fraction:.1f} % of the file")
     return EXIT_OK
 
 
@@ -121,12 +151,22 @@ def cmd_check(args) -> int:
 def cmd_deliver(args) -> int:
     from pathlib import Path
 
-    from dxkit import deliver
+    from dxkit import deliver, specs
     from dxkit.deliver.report import write_report
 
     if args.report and not Path(args.report).is_dir():
         return _usage_error(f"report folder {args.report} does not exist")
-    result = deliver(args.input, args.output, args.spec, highpass_hz=args.highpass, leveler=args.leveler)
+    spec = specs.resolve(args.spec)
+    dialogue = None
+    if spec.needs_dialogue:  # dialogue-gated loudness, room tone: find the dialogue first
+        from dxkit.infer.detect import detect
+
+        try:
+            dialogue = detect(args.input).active
+        except ValueError as exc:  # models.WeightsError: the detector's weights are missing
+            return _usage_error(f"spec {spec.name} needs the dialogue detector: {exc}")
+    result = deliver(args.input, args.output, spec, highpass_hz=args.highpass, leveler=args.leveler,
+                     dialogue=dialogue)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if args.report:
@@ -310,7 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
                                    "sample peak, unweighted RMS and noise floor.")
     p.add_argument("file", help="audio file (WAV, FLAC, MP3, ...; 8-192 kHz; mono, stereo, 5.1, 7.1)")
     p.add_argument("--json", action="store_true", help="print one JSON object with stable keys")
+    p.add_argument("--dialogue", action="store_true",
+                   help="also find the dialogue (the detector) and measure its loudness: dialogue_lufs and "
+                        "dialogue_fraction (null without this flag, or dialogue_lufs where there is no dialogue)")
     p.set_defaults(func=cmd_measure)
+
+    p = sub.add_parser("detect", help="find where dialogue is (stretches with start and end times)",
+                       description="Run the dialogue detector over a file (10 ms frames; the centre "
+                                   "channel of a 5.1 or 7.1 file) and print each stretch of dialogue.")
+    p.add_argument("file", help="audio file (any rate; mono, stereo, 5.1, 7.1)")
+    p.add_argument("--json", action="store_true",
+                   help='print {"file", "network", "frame_s", "dialogue_fraction", "segments": [{"start_s", "end_s"}]}')
+    p.add_argument("--network", default="activity", help="the detector's weights (default: the shipped one)")
+    p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("specs", help="list the delivery specs and their limits",
                        description="List the built-in delivery specs with their limits and output format.")

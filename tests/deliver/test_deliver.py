@@ -171,6 +171,6 @@ def test_the_deliver_package_imports_by_path_and_is_still_the_deliver_function(t
     import dxkit
     import dxkit.deliver.meter as meter  # used to fail: a function named deliver hid the package
 
-    assert meter.measure is dxkit.measure
+    assert meter.Measurement is dxkit.Measurement
     result = dxkit.deliver(source, tmp_path / "out.wav", "ebu-r128")
     assert result.passed and (tmp_path / "out.wav").exists()

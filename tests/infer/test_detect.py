@@ -52,3 +52,24 @@ def test_the_file_and_the_array_agree_and_5_1_listens_to_the_centre(tmp_path):
     assert from_file.probability.shape == (200,)
     np.testing.assert_allclose(from_file.probability, detect_array(x, rate, net).probability, atol=1e-5)
     np.testing.assert_allclose(from_file.probability, detect_array(x[2], rate, net).probability, atol=1e-5)
+
+
+def test_cli_detect_prints_stretches_and_refuses_what_is_not_a_detector(tmp_path, capsys):
+    import json
+
+    from dxkit import models
+    from dxkit.cli import main
+
+    weights = tmp_path / "tiny.safetensors"
+    models.save(untrained(), weights, "activity", {"bands": 16, "channels": 8, "dilations": [1, 2, 4]})
+    take = tmp_path / "take.wav"
+    sf.write(take, np.random.default_rng(2).standard_normal(48000).astype(np.float32) * 0.1, 48000)
+    assert main(["detect", str(take), "--json", "--network", str(weights)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"file", "network", "frame_s", "dialogue_fraction", "segments"}
+    assert 0.0 <= data["dialogue_fraction"] <= 1.0
+    assert all(0 <= s["start_s"] < s["end_s"] <= 1.0 for s in data["segments"])
+    assert main(["detect", str(take), "--network", str(tmp_path / "none.safetensors")]) == 2
+    assert "no such weights file" in capsys.readouterr().err
+    assert main(["detect", str(take), "--network", "denoise"]) == 2
+    assert "not a dialogue detector" in capsys.readouterr().err
