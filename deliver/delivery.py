@@ -435,7 +435,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     if before.clipped_samples:
         warnings.append(f"input has {before.clipped_samples} samples at full scale (clipped); "
                         "delivery cannot restore them")
-    curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate) \
+    curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate, dialogue=dialogue) \
         if use_leveler else FLAT
     codec_shift = MP3_LOUDNESS_PRIOR_DB if spec.output.container == "mp3" else 0.0
     planned = _planned_gain(planning, curve, gauge, ceiling_limit - PEAK_MARGIN_DB, gauge.target - codec_shift)

@@ -7,9 +7,9 @@ where dialogue is, and measures with it.
 Dialogue-gated loudness is BS.1770-5 integrated loudness (400 ms blocks, 100 ms hop, absolute
 gate -70 LUFS, relative gate -10 LU) over the gating blocks that hold dialogue throughout (all
 40 of their 10 ms sub-blocks): a block half dialogue, half a louder music bed would read the
-bed. The detector's mask already spans the short gaps between words. Netflix's figure comes from Dolby
-Dialogue Intelligence, whose classifier is not public; this is the same idea (speech gating in
-place of level gating over the whole programme) with our own detector.
+bed. The detector's mask already spans the short gaps between words. Netflix's figure comes
+from Dolby Dialogue Intelligence, whose classifier is not public; this is the same idea (speech
+gating in place of level gating over the whole programme) with our own detector.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import numpy as np
 
 from .meter import (GATING_HOP_SUBBLOCKS, MOMENTARY_SUBBLOCKS, RELATIVE_GATE_LU, Measurement, gated_loudness,
                     window_power)
-
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfilt
 
-from .meter import (GATING_HOP_SUBBLOCKS, MOMENTARY_SUBBLOCKS, loudness_of_power, window_power,
-                    integrated_from_subblocks)
+from .meter import (GATING_HOP_SUBBLOCKS, MOMENTARY_SUBBLOCKS, RELATIVE_GATE_LU, gated_loudness,
+                    integrated_from_subblocks, loudness_of_power, window_power)
 
 HIGHPASS_ORDER = 2  # 12 dB/octave: removes rumble and handling noise, keeps voice weight
 LEVELER_WINDOW_S = 3.0  # speech level is judged over this many seconds of gated blocks
@@ -61,19 +61,35 @@ FLAT = GainCurve(np.zeros(0), np.zeros(0))
 
 
 def leveler_curve(k_power_10ms: np.ndarray, sub_len: int, sample_rate: int,
-                  max_boost_db: float = 6.0, max_cut_db: float = 6.0) -> GainCurve:
+                  max_boost_db: float = 6.0, max_cut_db: float = 6.0,
+                  dialogue: np.ndarray | None = None) -> GainCurve:
     """Plan a leveler gain that brings each passage toward the programme's integrated loudness.
 
     Speech level is the power mean of the gated 400 ms blocks within ``LEVELER_WINDOW_S``; the
     gain is clamped to +``max_boost_db`` / -``max_cut_db``, held across pauses, and smoothed.
+    With a ``dialogue`` mask (one value per 10 ms sub-block) the leveler rides the dialogue: it
+    judges only the blocks that are dialogue throughout, against the dialogue's own loudness,
+    and holds its gain through everything else, so music and effects under and between the
+    lines do not move it. Without dialogue in the mask it levels the whole programme.
     """
-    programme = integrated_from_subblocks(k_power_10ms, sub_len)
     blocks = window_power(k_power_10ms, MOMENTARY_SUBBLOCKS, sub_len)[::GATING_HOP_SUBBLOCKS]
+    lines = None
+    if dialogue is not None and blocks.size:
+        share = window_power(np.asarray(dialogue, float)[:k_power_10ms.size], MOMENTARY_SUBBLOCKS, 1)
+        lines = share[::GATING_HOP_SUBBLOCKS][:blocks.size] > 1 - 1e-9
+        lines = lines if lines.any() else None
+    if lines is not None:
+        programme = gated_loudness(blocks[lines], RELATIVE_GATE_LU)[0]
+    else:
+        programme = integrated_from_subblocks(k_power_10ms, sub_len)
     if programme is None or blocks.size == 0:
         return FLAT
     hop_s = GATING_HOP_SUBBLOCKS * sub_len / sample_rate
     times = np.arange(blocks.size) * hop_s + MOMENTARY_SUBBLOCKS * sub_len / sample_rate / 2
     active = loudness_of_power(blocks) > programme + LEVELER_GATE_LU
+    if lines is not None:
+        active = np.zeros(blocks.size, bool)
+        active[:lines.size] = lines
     span = max(1, int(round(LEVELER_WINDOW_S / hop_s)))
     power_sum = uniform_filter1d(np.where(active, blocks, 0.0), span, mode="constant")
     count = uniform_filter1d(active.astype(float), span, mode="constant")
