@@ -84,6 +84,7 @@ class DeliveryResult:
     # (what delivery started from), ``restoration`` each network and its attenuation limit.
     restored: Measurement | None = None
     restoration: list[dict] = field(default_factory=list)
+    dialogue: np.ndarray | None = field(default=None, repr=False)  # the mask delivery used, per 10 ms
 
     @property
     def passed(self) -> bool:
@@ -469,7 +470,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
 
     return DeliveryResult(source, output, spec, before, after, requirements, plan, done.renders,
                           done.trials, done.limiter_reduction_db, warnings, spectrum_before,
-                          done.spectrogram)
+                          done.spectrogram, dialogue=dialogue)
 
 
 def _coding_history(spec: Spec, channels: int) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 from .audio import write_text_atomic
 from .delivery import restoration_text
+from .dialogue import segments
 
 if TYPE_CHECKING:
     from .delivery import DeliveryResult
@@ -56,9 +57,14 @@ def _loudness_plot(plt, result: "DeliveryResult") -> str:
         if m.short_term_lufs.size:
             t, s = _thin(m.short_term_times_s, np.maximum(m.short_term_lufs, -80))
             ax.plot(t, s, color=colour, lw=1, label=f"short-term {label}")
-    if spec.measure == "integrated":
-        ax.axhspan(spec.low, spec.high, color="#2ca02c", alpha=0.18, label="target band (integrated)")
+    if result.dialogue is not None:
+        for n, (start, end) in enumerate(segments(result.dialogue)):
+            ax.axvspan(start, end, color="#ff7f0e", alpha=0.12, lw=0, label="dialogue" if n == 0 else None)
+    if spec.measure in ("integrated", "dialogue"):
+        ax.axhspan(spec.low, spec.high, color="#2ca02c", alpha=0.18, label=f"target band ({spec.measure})")
         ax.axhline(spec.target, color="#2ca02c", lw=1)
+    if result.after.dialogue_lufs is not None:
+        ax.axhline(result.after.dialogue_lufs, color="#ff7f0e", ls="--", lw=1, label="dialogue-gated after")
     if result.after.integrated_lufs is not None:
         ax.axhline(result.after.integrated_lufs, color="#1f77b4", ls="--", lw=1, label="integrated after")
     if spec.max_short_term_lufs is not None:

@@ -168,3 +168,18 @@ def test_a_dialogue_gated_delivery_without_a_mask_says_what_it_needs(tmp_path):
     with pytest.raises(AudioInputError, match="dialogue"):
         delivery.deliver(tmp_path / "take.wav", tmp_path / "out.wav", str(tmp_path / "spec.yaml"))
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_the_report_shades_the_dialogue_and_draws_its_loudness(tmp_path):
+    import soundfile as sf
+
+    from dxkit.deliver import delivery
+    from dxkit.deliver.report import render_html
+
+    mix, _, mask = lines_and_bed(seconds=8.0)
+    (tmp_path / "spec.yaml").write_text(SPEC.replace("room_tone: true", "room_tone: false"))
+    sf.write(tmp_path / "take.wav", mix, RATE, subtype="FLOAT")
+    result = delivery.deliver(tmp_path / "take.wav", tmp_path / "out.wav", str(tmp_path / "spec.yaml"), dialogue=mask)
+    assert result.dialogue is not None and result.dialogue.sum() == mask.sum()
+    page = render_html(result)
+    assert "dialogue_lufs" in page and "dialogue-gated" in page
