@@ -40,6 +40,7 @@ from dxkit.deliver.meter import Meter
 from dxkit.deliver.report import write_report
 from dxkit.deliver.spectrum import SpectrumSketch
 
+from .detect import detect
 from .devices import default_precision, resolve_device
 from .settings import Job, Settings
 from .stream import Lane, Stream
@@ -260,7 +261,10 @@ class Runner:
     def _deliver(self, file: _File) -> DeliveryResult:
         """Deliver the restored file; the result (and its report) is about the user's file:
         ``before`` is the take as received, ``restored`` what delivery started from."""
-        result = deliver(file.scratch, file.job.output, self.spec)
+        # A spec that needs the dialogue (dialogue-gated loudness, room tone) finds it in the
+        # restored file, what delivery measures.
+        dialogue = detect(file.scratch).active if self.spec.needs_dialogue else None
+        result = deliver(file.scratch, file.job.output, self.spec, dialogue=dialogue)
         result = replace(result, source=file.job.source, before=file.received.result(), restored=result.before,
                          spectrogram_before=file.received_sketch.result() if file.received_sketch else None,
                          restoration=self.restoration,
