@@ -5,9 +5,10 @@ A small convolutional network over log-mel frames, designed for this project: 40
 no more, and dialogue recorded at 16 kHz must read the same as at 48 kHz), then a 1-D
 convolution and residual blocks of dilated convolutions (dilations 1, 2, 4, ... as in WaveNet,
 van den Oord et al. 2016, for a wide view at few weights) and one output per frame. It looks
-both ways: frame t sees ``context_frames`` frames either side, about 0.3 s, enough to hear
-syllables and pauses. No recurrence, so a file is cut into pieces with that much overlap and
-the result is the same as in one go (``infer/detect.py``).
+both ways: frame t sees ``context_frames`` frames either side, 0.65 s with the default
+dilations, enough to hear syllables, pauses and the steadiness of a musical note. No
+recurrence, so a file is cut into pieces with that much overlap and the result is the same as
+in one go (``infer/detect.py``).
 
 Shapes: ``forward(audio [B, T] at 16 kHz) -> logits [B, T // 160]``; frame i covers samples
 ``[160 i, 160 i + 160)``, the 10 ms sub-block grid of the loudness meter.
@@ -53,7 +54,7 @@ class Block(nn.Module):
 
 
 class ActivityNet(nn.Module):
-    def __init__(self, bands: int = 40, channels: int = 48, dilations: tuple[int, ...] = (1, 2, 4, 8, 16)) -> None:
+    def __init__(self, bands: int = 40, channels: int = 48, dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)) -> None:
         super().__init__()
         self.register_buffer("filters", mel_filters(bands), persistent=False)
         self.register_buffer("window", torch.hann_window(WINDOW), persistent=False)

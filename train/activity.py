@@ -57,9 +57,9 @@ class ActivitySettings:
     level_dbfs: tuple[float, float] = (-45.0, -15.0)
     piece_s: tuple[float, float] = (0.4, 3.0)
     gap_s: tuple[float, float] = (0.1, 2.0)
-    p_no_speech: float = 0.25
+    p_no_speech: float = 0.4
     p_no_background: float = 0.1
-    p_music: float = 0.3  # of backgrounds: music, real (when given) or synthetic
+    p_music: float = 0.5  # of backgrounds: music, real (when given) or synthetic
     p_real_music: float = 0.5
     p_synthetic_noise: float = 0.2
     p_eq: float = 0.5

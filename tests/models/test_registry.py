@@ -71,3 +71,22 @@ def test_weights_with_bad_arguments_raise_a_clear_error(tmp_path, args):
     models.save(BandNet(hidden=8, layers=1), path, "bandnet", args)
     with pytest.raises(models.WeightsError, match="do not fit"):
         models.load(path)
+
+
+def test_the_shipped_detector_finds_the_example_lines(capsys):
+    """The bundled example: eight lines read over room tone, the first after about a second."""
+    import json
+    from pathlib import Path
+
+    from dxkit.cli import main
+
+    net = models.load("activity")
+    assert net.family == "activity" and sum(p.numel() for p in net.parameters()) < 100_000
+    example = Path(__file__).resolve().parents[2] / "data" / "examples" / "dialogue.flac"
+    assert main(["measure", str(example), "--json", "--dialogue"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert 0.65 < data["dialogue_fraction"] < 0.85
+    assert data["dialogue_lufs"] > data["integrated_lufs"]  # the pauses (room tone) are left out
+    assert main(["detect", str(example), "--json"]) == 0
+    stretches = json.loads(capsys.readouterr().out)["segments"]
+    assert 0.8 < stretches[0]["start_s"] < 1.3 and 27.5 < stretches[-1]["end_s"] < 29.0
