@@ -22,7 +22,7 @@ import soxr
 from . import __version__
 from .audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
 from .bwf import bext_chunk, insert_bext
-from .dialogue import dialogue_loudness, fit_mask, with_dialogue
+from .dialogue import dialogue_loudness, with_dialogue
 from .requirements import NO_INTEGRATED, Requirement, evaluate, passed
 from .encode import Encoder
 from .errors import AudioInputError, OutputError
@@ -162,12 +162,13 @@ class Gauge:
     def loudness(self, m: Measurement) -> float | None:
         if self.spec.measure == "rms":
             return m.rms_db if math.isfinite(m.rms_db) else None
-        return self.of_power(m.k_power_10ms, m.subblock_frames)
+        return self.of_power(m.k_power_10ms, m.subblock_frames, m.sample_rate)
 
-    def of_power(self, k_power_10ms: np.ndarray, sub_len: int) -> float | None:
-        """Integrated loudness (dialogue-gated where it applies) of 10 ms K-weighted sums."""
+    def of_power(self, k_power_10ms: np.ndarray, sub_len: int, sample_rate: int) -> float | None:
+        """Integrated loudness (dialogue-gated where it applies) of the meter's 10 ms
+        K-weighted sums."""
         if self.gated:
-            return dialogue_loudness(k_power_10ms, sub_len, self.dialogue).lufs
+            return dialogue_loudness(k_power_10ms, sub_len, self.dialogue, sample_rate).lufs
         return integrated_from_subblocks(k_power_10ms, sub_len)
 
 
@@ -209,7 +210,7 @@ def _planned_gain(m: Measurement, curve: GainCurve, gauge: Gauge, ceiling_dbtp: 
         if rms:
             total = float((power * 10 ** (db / 10)).sum())
             return 10 * math.log10(total / m.frames) if total > 0 else None
-        return gauge.of_power(power * 10 ** (db / 10), m.subblock_frames)
+        return gauge.of_power(power * 10 ** (db / 10), m.subblock_frames, m.sample_rate)
 
     gain = 0.0
     for _ in range(4):
@@ -395,8 +396,9 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
             dialogue: np.ndarray | None = None) -> DeliveryResult:
     """Deliver ``source`` to ``spec`` as ``output``; measured on the decoded file written.
 
-    ``dialogue`` is the input's dialogue mask (one value per 10 ms, ``dxkit.detect``), which a
-    dialogue-gated spec needs and ACX's room tone check uses; without it such a spec raises.
+    ``dialogue`` is the input's dialogue mask (one value per 10 ms, ``dxkit.detect``): a
+    dialogue-gated spec needs it (and raises without it), a spec with ``room_tone`` judges
+    the room tone with it (and fails that requirement without it), and the leveler rides it.
 
     The output file is written even when a requirement cannot be met (for example ACX's noise
     floor on a noisy recording); ``result.passed`` and ``result.requirements`` say which failed.
@@ -427,7 +429,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
 
     before, planning, spectrum_before = _analyse(info, hp_hz, spec.true_peak_max_dbtp)
     if dialogue is not None:
-        dialogue = fit_mask(np.asarray(dialogue, bool), before.k_power_10ms.size)
+        dialogue = np.asarray(dialogue, bool)
         before = with_dialogue(before, dialogue)
     gauge = Gauge(spec, dialogue)
     if before.integrated_lufs is None:
@@ -440,6 +442,9 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         if use_leveler else FLAT
     codec_shift = MP3_LOUDNESS_PRIOR_DB if spec.output.container == "mp3" else 0.0
     planned = _planned_gain(planning, curve, gauge, ceiling_limit - PEAK_MARGIN_DB, gauge.target - codec_shift)
+    if planned is None and gauge.gated:
+        raise AudioInputError(f"{source}: no dialogue to gate on ({100 * before.dialogue_fraction:.0f} % of the "
+                              f"file is dialogue, none of it in a stretch of 400 ms)")
     if planned is None:
         raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
     gain, foreseen = planned

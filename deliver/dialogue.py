@@ -1,8 +1,8 @@
 """Measuring with a dialogue mask: dialogue-gated loudness and the room tone at a file's ends.
 
 ``deliver/`` does not detect dialogue (the detector is a network, run by ``infer/``); it is
-handed a mask, one value per 10 ms sub-block of the meter (``Measurement.k_power_10ms``), true
-where dialogue is, and measures with it.
+handed a mask, one value per 10 ms of the file, true where dialogue is, and measures with it
+on the meter's 10 ms sub-blocks (``Measurement.k_power_10ms``).
 
 Dialogue-gated loudness is BS.1770-5 integrated loudness (400 ms blocks, 100 ms hop, absolute
 gate -70 LUFS, relative gate -10 LU) over the gating blocks that hold dialogue throughout (all
@@ -59,20 +59,27 @@ def segments(active: np.ndarray, frame_s: float = 0.01) -> list[tuple[float, flo
     return [(round(a * frame_s, 3), round(b * frame_s, 3)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def fit_mask(active: np.ndarray, count: int) -> np.ndarray:
-    """A mask cut or padded (with 'no dialogue') to ``count`` sub-blocks."""
+def fit_mask(active: np.ndarray, count: int, sub_len: int | None = None, sample_rate: int | None = None) -> np.ndarray:
+    """A mask of 10 ms frames read onto ``count`` sub-blocks of the meter, 'no dialogue' past
+    its end. With ``sub_len`` and ``sample_rate`` it is read by time: at 11.025 and 22.05 kHz a
+    sub-block is a whole number of samples, not exactly 10 ms, and an hour would drift by 8 s."""
+    active = np.asarray(active, bool)
+    frames = np.arange(count)
+    if sub_len and sample_rate and sub_len * 100 != sample_rate:
+        frames = frames * sub_len * 100 // sample_rate
     mask = np.zeros(count, bool)
-    n = min(count, active.size)
-    mask[:n] = active[:n]
+    inside = frames < active.size
+    mask[inside] = active[frames[inside]]
     return mask
 
 
-def dialogue_loudness(k_power_10ms: np.ndarray, sub_len: int, active: np.ndarray) -> DialogueLoudness:
+def dialogue_loudness(k_power_10ms: np.ndarray, sub_len: int, active: np.ndarray,
+                      sample_rate: int | None = None) -> DialogueLoudness:
     """BS.1770 integrated loudness over the gating blocks that hold dialogue.
 
-    ``k_power_10ms`` and ``sub_len`` are the meter's (``Measurement``); ``active`` holds one
-    value per sub-block (see ``fit_mask``)."""
-    active = fit_mask(np.asarray(active, bool), k_power_10ms.size)
+    ``k_power_10ms``, ``sub_len`` and ``sample_rate`` are the meter's (``Measurement``);
+    ``active`` holds one value per 10 ms (see ``fit_mask``)."""
+    active = fit_mask(active, k_power_10ms.size, sub_len, sample_rate)
     fraction = float(active.mean()) if active.size else 0.0
     blocks = window_power(k_power_10ms, MOMENTARY_SUBBLOCKS, sub_len)[::GATING_HOP_SUBBLOCKS]
     share = window_power(active.astype(float), MOMENTARY_SUBBLOCKS, 1)[::GATING_HOP_SUBBLOCKS]
@@ -83,7 +90,7 @@ def dialogue_loudness(k_power_10ms: np.ndarray, sub_len: int, active: np.ndarray
 def with_dialogue(m: Measurement, active: np.ndarray) -> Measurement:
     """``m`` with its dialogue-gated loudness, dialogue fraction and room tone at each end, for
     the mask ``active``."""
-    gated = dialogue_loudness(m.k_power_10ms, m.subblock_frames, active)
+    gated = dialogue_loudness(m.k_power_10ms, m.subblock_frames, active, m.sample_rate)
     tone = room_tone(m.plain_power_10ms, m.subblock_frames, m.sample_rate, active)
     return replace(m, dialogue_lufs=gated.lufs, dialogue_fraction=gated.fraction, room_tone=tone)
 
@@ -119,9 +126,9 @@ class RoomTone:
 
 def room_tone(plain_power_10ms: np.ndarray, sub_len: int, sample_rate: int,
               active: np.ndarray) -> tuple[RoomTone, RoomTone] | None:
-    """The head and tail room tone around the dialogue in ``active`` (one value per sub-block);
+    """The head and tail room tone around the dialogue in ``active`` (one value per 10 ms);
     None when there is no dialogue at all."""
-    active = fit_mask(np.asarray(active, bool), plain_power_10ms.size)
+    active = fit_mask(active, plain_power_10ms.size, sub_len, sample_rate)
     lines = np.flatnonzero(active)
     if lines.size == 0:
         return None

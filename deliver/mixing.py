@@ -14,6 +14,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import butter, sosfilt
 
+from .dialogue import fit_mask
 from .meter import (GATING_HOP_SUBBLOCKS, MOMENTARY_SUBBLOCKS, RELATIVE_GATE_LU, gated_loudness,
                     integrated_from_subblocks, loudness_of_power, window_power)
 
@@ -67,7 +68,7 @@ def leveler_curve(k_power_10ms: np.ndarray, sub_len: int, sample_rate: int,
 
     Speech level is the power mean of the gated 400 ms blocks within ``LEVELER_WINDOW_S``; the
     gain is clamped to +``max_boost_db`` / -``max_cut_db``, held across pauses, and smoothed.
-    With a ``dialogue`` mask (one value per 10 ms sub-block) the leveler rides the dialogue: it
+    With a ``dialogue`` mask (one value per 10 ms) the leveler rides the dialogue: it
     judges only the blocks that are dialogue throughout, against the dialogue's own loudness,
     and holds its gain through everything else, so music and effects under and between the
     lines do not move it. Without dialogue in the mask it levels the whole programme.
@@ -75,7 +76,8 @@ def leveler_curve(k_power_10ms: np.ndarray, sub_len: int, sample_rate: int,
     blocks = window_power(k_power_10ms, MOMENTARY_SUBBLOCKS, sub_len)[::GATING_HOP_SUBBLOCKS]
     lines = None
     if dialogue is not None and blocks.size:
-        share = window_power(np.asarray(dialogue, float)[:k_power_10ms.size], MOMENTARY_SUBBLOCKS, 1)
+        mask = fit_mask(dialogue, k_power_10ms.size, sub_len, sample_rate)
+        share = window_power(mask.astype(float), MOMENTARY_SUBBLOCKS, 1)
         lines = share[::GATING_HOP_SUBBLOCKS][:blocks.size] > 1 - 1e-9
         lines = lines if lines.any() else None
     if lines is not None:

@@ -82,7 +82,7 @@ class Spec:
     def loudness_text(self) -> str:
         unit = "dB RMS" if self.measure == "rms" else "LUFS"
         if self.measure == "dialogue":
-            text = f"{self.target:g} {unit} ±{self.high - self.target:g} dialogue-gated"
+            text = f"{self.low:g} to {self.high:g} {unit} dialogue-gated (aim {self.target:g})"
             if self.fallback_below_fraction is not None:
                 text += (f" (under {100 * self.fallback_below_fraction:g} % dialogue: full programme "
                          f"{self.fallback_low:g} to {self.fallback_high:g} {unit})")
@@ -164,11 +164,13 @@ def _from_dict(data: object, origin: str) -> Spec:
         raise SpecError(f"{origin}: loudness.fallback needs below_fraction, target and tolerance")
     if fallback and measure != "dialogue":
         raise SpecError(f"{origin}: loudness.fallback applies to measure: dialogue only")
-    below = _number(fallback, "below_fraction", origin)
+    below = _number(fallback, "below_fraction", origin, required=bool(fallback))
     if below is not None and not 0 < below < 1:
         raise SpecError(f"{origin}: loudness.fallback.below_fraction must lie between 0 and 1")
-    fallback_target = _number(fallback, "target", origin)
-    fallback_tolerance = _number(fallback, "tolerance", origin)
+    fallback_target = _number(fallback, "target", origin, required=bool(fallback))
+    fallback_tolerance = _number(fallback, "tolerance", origin, required=bool(fallback))
+    if fallback_tolerance is not None and fallback_tolerance < 0:
+        raise SpecError(f"{origin}: loudness.fallback.tolerance must not be negative")
     target = _number(loud, "target", origin, required=True)
     if "range" in loud:
         rng = loud["range"]

@@ -15,8 +15,8 @@ Public API:
   array ``[C, T]`` with its ``sample_rate``, and with no ``dst`` the restored 48 kHz array comes back.
 - ``load_model(name_or_path)``: a network as a torch module (``[B, T]`` at 48 kHz in and out).
 
-``restore``, ``detect``, ``load_model`` and ``measure(..., dialogue=True)`` load torch on first
-use; the rest never does.
+``restore``, ``detect``, ``load_model``, ``measure(..., dialogue=True)`` and ``check`` with a spec
+that needs the dialogue load torch on first use; the rest never does.
 """
 
 from dxkit.deliver import __version__, specs

@@ -59,9 +59,11 @@ def _usage_error(message: str) -> int:
 def cmd_measure(args) -> int:
     from dxkit import measure
 
+    from dxkit.models import WeightsError
+
     try:
         m = measure(args.file, dialogue=args.dialogue)
-    except ValueError as exc:  # models.WeightsError: --dialogue without the detector's weights
+    except WeightsError as exc:  # --dialogue without the detector's weights
         return _usage_error(f"--dialogue needs the dialogue detector: {exc}")
     data = m.to_json()
     if args.json:
@@ -82,7 +84,7 @@ def cmd_detect(args) -> int:
 
     try:
         net = models.load(args.network)
-    except ValueError as exc:  # models.WeightsError: missing, unknown or unreadable weights
+    except models.WeightsError as exc:  # missing, unknown or unreadable weights
         return _usage_error(str(exc))
     if getattr(net, "family", "") != "activity":
         return _usage_error(f"{args.network} is not a dialogue detector")
@@ -161,9 +163,11 @@ def cmd_deliver(args) -> int:
     if spec.needs_dialogue:  # dialogue-gated loudness, room tone: find the dialogue first
         from dxkit.infer.detect import detect
 
+        from dxkit.models import WeightsError
+
         try:
             dialogue = detect(args.input).active
-        except ValueError as exc:  # models.WeightsError: the detector's weights are missing
+        except WeightsError as exc:  # the detector's weights are missing
             return _usage_error(f"spec {spec.name} needs the dialogue detector: {exc}")
     result = deliver(args.input, args.output, spec, highpass_hz=args.highpass, leveler=args.leveler,
                      dialogue=dialogue)

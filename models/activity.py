@@ -64,8 +64,11 @@ class ActivityNet(nn.Module):
         self.context_frames = 2 + sum(dilations)
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
-        """``[B, bands, T // 160]`` log-mel powers (natural log), one column per 10 ms frame:
-        the window of frame i is centred on the middle of its 160 samples."""
+        """``[B, bands, T // 160]`` log-mel powers (natural log), one column per 10 ms frame.
+        torch.stft centres the 400-sample window inside each 512-sample frame, so the window of
+        frame i covers samples [160 i - 64, 160 i + 336): 3.5 ms later than the middle of its
+        160 samples (the shipped weights learnt it so; it reaches two frames ahead, which the
+        streaming overlap allows for)."""
         frames = audio.shape[-1] // HOP
         left = (WINDOW - HOP) // 2
         padded = nn.functional.pad(audio, (left, WINDOW))

@@ -84,7 +84,7 @@ class ActivityMixer:
         s = self.settings
         track = np.zeros(n, np.float32)
         labels = np.zeros(n // FRAME, bool)
-        at = int(rng.uniform(0, s.gap_s[1]) * RATE)
+        at = int(rng.uniform(0, s.gap_s[1]) * RATE) // FRAME * FRAME  # pieces start on a frame
         while at < n - FRAME:
             i = int(rng.integers(len(self.speech)))
             audio = self.speech[i].audio
@@ -95,7 +95,7 @@ class ActivityMixer:
             active = speech_activity(part, self.loudest[i])
             first = at // FRAME
             labels[first:first + active.size] = active[:labels.size - first]
-            at += length + int(rng.uniform(*s.gap_s) * RATE)
+            at = (at + length + int(rng.uniform(*s.gap_s) * RATE)) // FRAME * FRAME
         return track, fill_gaps(labels, int(round(FILL_GAP_S * RATE / FRAME)))
 
     def background(self, rng: np.random.Generator, n: int) -> np.ndarray:

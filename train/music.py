@@ -22,8 +22,9 @@ def note(rng: np.random.Generator, freq: float, length: int, partials: int, slop
     """One harmonic note of ``length`` samples: partials falling off as k^-slope, a short attack
     and an exponential decay, sometimes with vibrato."""
     t = np.arange(length) / RATE
-    vibrato = rng.uniform(0, 0.006) * np.sin(2 * np.pi * rng.uniform(4, 7) * t) if rng.random() < 0.4 else 0.0
-    phase = 2 * np.pi * freq * t * (1 + vibrato)
+    # Vibrato: the frequency is freq (1 + depth sin(2 pi rate t)), so the phase is its integral.
+    depth, rate = (rng.uniform(0, 0.006), rng.uniform(4, 7)) if rng.random() < 0.4 else (0.0, 1.0)
+    phase = 2 * np.pi * freq * t - freq * depth / rate * np.cos(2 * np.pi * rate * t)
     tone = sum(np.sin(k * phase + rng.uniform(0, 2 * np.pi)) / k ** slope
                for k in range(1, partials + 1) if k * freq < RATE / 2 - 1000)
     attack = np.minimum(1.0, t / rng.uniform(0.005, 0.08))

@@ -53,6 +53,15 @@ def test_a_mask_of_another_length_is_cut_or_padded_with_no_dialogue():
     assert fit_mask(np.ones(7, bool), 5).tolist() == [True] * 5
 
 
+def test_a_mask_is_read_by_time_where_sub_blocks_are_not_10_ms():
+    # 22.05 kHz: 220-sample sub-blocks (9.977 ms); after an hour index by index would be 8 s off
+    mask = np.zeros(360_000, bool)
+    mask[359_000:] = True  # the last 10 s of an hour
+    fitted = fit_mask(mask, 360_818, 220, 22050)
+    first = np.flatnonzero(fitted)[0]
+    assert abs(first * 220 / 22050 - 3590.0) < 0.011
+
+
 def take(head_s: float, tail_s: float, tone_db: float = -60.0):
     """Room tone (white noise at ``tone_db`` RMS, or nothing at -inf), 3 s of a 'line', then tone."""
     rng = np.random.default_rng(1)
@@ -183,3 +192,18 @@ def test_the_report_shades_the_dialogue_and_draws_its_loudness(tmp_path):
     assert result.dialogue is not None and result.dialogue.sum() == mask.sum()
     page = render_html(result)
     assert "dialogue_lufs" in page and "dialogue-gated" in page
+
+
+def test_a_dialogue_gated_delivery_with_no_dialogue_long_enough_says_so(tmp_path):
+    import soundfile as sf
+
+    from dxkit.deliver import delivery
+    from dxkit.deliver.errors import AudioInputError
+
+    mix, _, mask = lines_and_bed(seconds=5.0)
+    blips = np.zeros_like(mask)
+    blips[::50] = True  # 2 % dialogue, in 10 ms pieces
+    (tmp_path / "spec.yaml").write_text(SPEC.replace(", fallback: {below_fraction: 0.15, target: -20.0, tolerance: 2.0}", ""))
+    sf.write(tmp_path / "take.wav", mix, RATE, subtype="FLOAT")
+    with pytest.raises(AudioInputError, match="no dialogue to gate on"):
+        delivery.deliver(tmp_path / "take.wav", tmp_path / "out.wav", str(tmp_path / "spec.yaml"), dialogue=blips)

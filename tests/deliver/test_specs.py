@@ -76,6 +76,12 @@ def test_netflix_says_why_it_waits():
     ("loudness: {measure: dialogue, target: -27, tolerance: 2, fallback: {below_fraction: 1.5, target: -24, "
      "tolerance: 2}}\ntrue_peak_max_dbtp: -2\noutput: {container: wav, sample_rate: 48000, bit_depth: 24}",
      "between 0 and 1"),
+    ("loudness: {measure: dialogue, target: -27, tolerance: 2, fallback: {below_fraction: 0.15, target: ~, "
+     "tolerance: 2}}\ntrue_peak_max_dbtp: -2\noutput: {container: wav, sample_rate: 48000, bit_depth: 24}",
+     "missing required field 'target'"),
+    ("loudness: {measure: dialogue, target: -27, tolerance: 2, fallback: {below_fraction: 0.15, target: -24, "
+     "tolerance: -2}}\ntrue_peak_max_dbtp: -2\noutput: {container: wav, sample_rate: 48000, bit_depth: 24}",
+     "must not be negative"),
     ("loudness: {target: -23, tolerance: 1}\ntrue_peak_max_dbtp: -1\nroom_tone: maybe\n"
      "output: {container: wav, sample_rate: 48000, bit_depth: 24}", "true or false"),
 ])
