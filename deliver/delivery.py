@@ -391,6 +391,18 @@ def _codec_shift(written: tuple, rendered: tuple, loud: float, peak: float) -> t
     return written[0] - rendered[0], max(peak, written[1] - rendered[1])
 
 
+def check_paths(source: Path, output: Path, spec: Spec) -> AudioInfo:
+    """The input's ``AudioInfo``, once the input reads and the output can be written under a
+    name that fits the spec; raises AudioInputError or OutputError. Cheap: a caller that does
+    long work before ``deliver`` (finding the dialogue) asks first."""
+    info = probe(source)
+    check_output_path(source, output)
+    if output.suffix.lower() != spec.output.suffix:
+        raise OutputError(f"{output}: spec {spec.name} writes {spec.output.container.upper()}; "
+                          f"name the output *{spec.output.suffix}")
+    return info
+
+
 def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | str,
             highpass_hz: float | None = None, leveler: bool | None = None,
             dialogue: np.ndarray | None = None) -> DeliveryResult:
@@ -407,11 +419,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     """
     spec = resolve(spec)
     source, output = Path(source), Path(output)
-    info = probe(source)
-    check_output_path(source, output)
-    if output.suffix.lower() != spec.output.suffix:
-        raise OutputError(f"{output}: spec {spec.name} writes {spec.output.container.upper()}; "
-                          f"name the output *{spec.output.suffix}")
+    info = check_paths(source, output, spec)
     if info.channels not in LAYOUT_NAMES:
         raise AudioInputError(f"{source}: {info.channels} channels: unknown layout "
                               f"(dxkit handles {', '.join(LAYOUT_NAMES.values())})")

@@ -60,7 +60,12 @@ def _loudness_plot(plt, result: "DeliveryResult") -> str:
     if result.dialogue is not None:
         for n, (start, end) in enumerate(segments(result.dialogue)):
             ax.axvspan(start, end, color="#ff7f0e", alpha=0.12, lw=0, label="dialogue" if n == 0 else None)
-    if spec.measure in ("integrated", "dialogue"):
+    fraction = result.after.dialogue_fraction
+    if spec.measure == "dialogue" and spec.fallback_below_fraction is not None and fraction is not None \
+            and fraction < spec.fallback_below_fraction:  # judged on the full programme instead
+        ax.axhspan(spec.fallback_low, spec.fallback_high, color="#2ca02c", alpha=0.18,
+                   label="target band (full programme: too little dialogue)")
+    elif spec.measure in ("integrated", "dialogue"):
         ax.axhspan(spec.low, spec.high, color="#2ca02c", alpha=0.18, label=f"target band ({spec.measure})")
         ax.axhline(spec.target, color="#2ca02c", lw=1)
     if result.after.dialogue_lufs is not None:

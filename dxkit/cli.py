@@ -161,7 +161,10 @@ def cmd_deliver(args) -> int:
     spec = specs.resolve(args.spec)
     dialogue = None
     if spec.needs_dialogue:  # dialogue-gated loudness, room tone: find the dialogue first
+        from dxkit.deliver.delivery import check_paths
         from dxkit.infer.detect import detect
+
+        check_paths(Path(args.input), Path(args.output), spec)  # before the long pass, not after
 
         from dxkit.models import WeightsError
 
