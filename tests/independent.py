@@ -31,3 +31,28 @@ def pyloudnorm_lufs(path) -> float:
     if data.shape[1] > 2:
         raise ValueError(f"{path}: pyloudnorm is used here on mono and stereo only")
     return float(pyloudnorm.Meter(rate).integrated_loudness(data))
+
+
+def libebur128_dialogue_lufs(path, active: np.ndarray) -> float | None:
+    """Dialogue-gated loudness by libebur128's K-weighting and block energies: the file is fed
+    100 ms at a time and the momentary loudness (the last 400 ms) read after each, which is the
+    BS.1770 gating block ending there; the blocks whose 40 frames of ``active`` (one value per
+    10 ms) are all dialogue are then gated (-70 LUFS, then -10 LU) and power-averaged here."""
+    info = sf.info(str(path))
+    step = info.samplerate // 10
+    state = ebu.R128State(info.channels, info.samplerate, ebu.MeasurementMode.MODE_M)
+    blocks = []
+    for n, block in enumerate(sf.blocks(str(path), blocksize=step, dtype="float64", always_2d=True)):
+        if block.shape[0] < step:
+            break
+        state.add_frames(np.ascontiguousarray(block).ravel(), block.shape[0])
+        if n >= 3:  # block n - 3 spans 10 ms frames [10 (n - 3), 10 (n - 3) + 40)
+            first = 10 * (n - 3)
+            if active[first:first + 40].size == 40 and active[first:first + 40].all():
+                blocks.append(ebu.get_loudness_momentary(state))
+    levels = np.array([b for b in blocks if b > -70.0])
+    if levels.size == 0:
+        return None
+    power = 10 ** ((levels + 0.691) / 10)
+    kept = power[levels > -0.691 + 10 * np.log10(power.mean()) - 10.0]
+    return float(-0.691 + 10 * np.log10(kept.mean())) if kept.size else None

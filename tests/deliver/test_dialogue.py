@@ -5,6 +5,7 @@ import pytest
 
 from dxkit.deliver.dialogue import dialogue_loudness, fit_mask, room_tone
 from dxkit.deliver.meter import Meter
+from independent import libebur128, libebur128_dialogue_lufs
 
 RATE = 48000
 
@@ -142,7 +143,8 @@ def test_room_tone_requirements_say_which_end_fails(tmp_path):
 @pytest.mark.parametrize("share", [0.5, 0.05])
 def test_delivery_aims_the_dialogue_at_target_or_the_programme_at_the_fallback(tmp_path, share):
     """Lines under a louder bed, delivered to a dialogue-gated spec: the dialogue lands on -26,
-    read again from the written file; with too little dialogue the full programme lands on -20."""
+    read again from the written file by our meter and by libebur128's block energies; with too
+    little dialogue the full programme lands on -20."""
     import soundfile as sf
 
     from dxkit.deliver import delivery
@@ -160,8 +162,10 @@ def test_delivery_aims_the_dialogue_at_target_or_the_programme_at_the_fallback(t
     written = measure(tmp_path / "out.wav")
     if share < 0.5:
         assert written.integrated_lufs == pytest.approx(-20.0, abs=0.1)
+        assert libebur128(tmp_path / "out.wav")["integrated_lufs"] == pytest.approx(-20.0, abs=0.1)
     else:
         assert dialogue_loudness(written.k_power_10ms, written.subblock_frames, mask).lufs == pytest.approx(-26.0, abs=0.1)
+        assert libebur128_dialogue_lufs(tmp_path / "out.wav", mask) == pytest.approx(-26.0, abs=0.1)
         assert written.integrated_lufs > -20  # the bed is far louder: a plain meter would have turned it all down
 
 
