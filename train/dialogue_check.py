@@ -177,34 +177,36 @@ def run(detector: Callable[[np.ndarray], np.ndarray], cases: list[Condition]) ->
     return out
 
 
-def gated_errors(evalset: Path, detector: Callable[[np.ndarray, int], np.ndarray],
-                 beds_db: tuple[float, ...] = (-20.0, -10.0, 0.0, 10.0)) -> list[tuple[str, float, float | None, float | None]]:
-    """Dialogue-gated loudness of mixes of the held-out dialogue with music and effects stems at
-    ``beds_db`` relative to it (active speech RMS over the stem's RMS), in stereo (dialogue in
-    both channels) and 5.1 (dialogue in the centre, the stems in the other four full-range
-    channels): ``(layout, bed dB, reference LUFS, measured LUFS)``. The reference gates on the
-    dialogue stem's own activity; the measured one on ``detector(mix [C, T], rate)``, a mask of
-    10 ms frames."""
-    from dxkit.deliver.dialogue import dialogue_loudness
-    from dxkit.deliver.meter import Meter
-
+def mixes(evalset: Path, beds_db: tuple[float, ...] = (-20.0, -10.0, 0.0, 10.0)):
+    """Mixes of the held-out dialogue with music and effects stems at ``beds_db`` relative to it
+    (active speech RMS over the stem's RMS), in stereo (dialogue in both channels) and 5.1
+    (dialogue in the centre, the stems in the other four full-range channels): yields
+    ``(layout, bed dB, mix [C, T] at 48 kHz, the dialogue's activity per 10 ms)``."""
     speech, labels = dialogue(evalset)
     n = len(speech)
     level = active_rms(speech)
     song = read(evalset / "music" / "music_fishin.ogg")[:int(SONG_VOICE_S * RATE)]
     stems = unit(chain([unit(read(evalset / "music" / "music_vibeace.ogg")), unit(song)]
                        + beds(evalset, EFFECTS), n))
-    out = []
     for db in beds_db:
         bed = stems * level * 10 ** (db / 20)
-        layouts = {"stereo": np.stack([speech + bed, speech + bed]),
-                   "5.1": np.stack([bed, bed, speech, np.zeros(n, np.float32), bed, bed])}
-        for layout, mix in layouts.items():
-            mix = mix.astype(np.float32)
-            meter = Meter(RATE, mix.shape[0])
-            meter.add(mix)
-            m = meter.result()
-            reference = dialogue_loudness(m.k_power_10ms, m.subblock_frames, labels).lufs
-            measured = dialogue_loudness(m.k_power_10ms, m.subblock_frames, detector(mix, RATE)).lufs
-            out.append((layout, db, reference, measured))
+        yield "stereo", db, np.stack([speech + bed, speech + bed]).astype(np.float32), labels
+        yield "5.1", db, np.stack([bed, bed, speech, np.zeros(n, np.float32), bed, bed]).astype(np.float32), labels
+
+
+def gated_errors(evalset: Path, detector: Callable[[np.ndarray, int], np.ndarray]) -> list[tuple[str, float, float | None, float | None]]:
+    """Dialogue-gated loudness of each of ``mixes``: ``(layout, bed dB, reference LUFS, measured
+    LUFS)``. The reference gates on the dialogue stem's own activity; the measured one on
+    ``detector(mix [C, T], rate)``, a mask of 10 ms frames."""
+    from dxkit.deliver.dialogue import dialogue_loudness
+    from dxkit.deliver.meter import Meter
+
+    out = []
+    for layout, db, mix, labels in mixes(evalset):
+        meter = Meter(RATE, mix.shape[0])
+        meter.add(mix)
+        m = meter.result()
+        reference = dialogue_loudness(m.k_power_10ms, m.subblock_frames, labels, RATE).lufs
+        measured = dialogue_loudness(m.k_power_10ms, m.subblock_frames, detector(mix, RATE), RATE).lufs
+        out.append((layout, db, reference, measured))
     return out

@@ -2,7 +2,9 @@
 and false alarms where there is no dialogue, per condition, for our detector and silero-vad,
 on held-out material (``dxkit.train.dialogue_check``); the dialogue-gated loudness it gives
 against the one the dialogue stem's own activity gives, in stereo and 5.1 with music and
-effects at -20 to +10 dB; and each detector's real-time factor on one thread.
+effects at -20 to +10 dB; those mixes delivered to the netflix preset with the detector's mask
+and read back by libebur128 on the stem's activity; and each detector's real-time factor on
+one thread.
 
     python tests/bench/dialogue_bench.py [--network activity|path.safetensors] [--no-silero]
 """
@@ -12,9 +14,39 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dxkit.train.dialogue_check import RATE, conditions, gated_errors, ours, run, silero
+import sys
+import tempfile
 
-EVALSET = Path(__file__).resolve().parents[2] / "data" / "evalset"
+import soundfile as sf
+
+from dxkit.train.dialogue_check import RATE, conditions, gated_errors, mixes, ours, run, silero
+
+HERE = Path(__file__).resolve().parent
+EVALSET = HERE.parents[1] / "data" / "evalset"
+sys.path.insert(0, str(HERE.parent))
+from independent import libebur128, libebur128_dialogue_lufs  # noqa: E402
+
+
+def netflix_rows(net) -> list[str]:
+    """Each mix delivered to the netflix preset with the detector's mask, then read by
+    libebur128: dialogue-gated on the dialogue stem's own activity (the reference), true peak."""
+    from dxkit import specs
+    from dxkit.deliver.delivery import deliver
+    from dxkit.infer.detect import detect_array
+
+    spec = specs.load("netflix", allow_unavailable=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for layout, db, mix, labels in mixes(EVALSET, (-10.0, 0.0)):
+            src, dst = Path(work) / "mix.wav", Path(work) / "out.wav"
+            sf.write(src, mix.T, RATE, subtype="PCM_24")
+            result = deliver(src, dst, spec, dialogue=detect_array(mix, RATE, net).active)
+            ref = libebur128_dialogue_lufs(dst, labels)
+            peak = libebur128(dst)["true_peak_dbtp"]
+            ok = ref is not None and spec.low <= ref <= spec.high and peak <= spec.true_peak_max_dbtp
+            rows.append(f"| {layout} | {db:+g} dB | {cell(result.after.dialogue_lufs)} LUFS | {cell(ref)} LUFS | "
+                        f"{peak:.2f} dBTP | {'pass' if ok else 'FAIL'} |")
+    return rows
 
 
 def cell(value: float | None) -> str:
@@ -50,6 +82,10 @@ def main() -> None:
     for layout, db, reference, measured in rows:
         error = "-" if reference is None or measured is None else f"{measured - reference:+.2f} LU"
         print(f"| {layout} | {db:+g} dB | {cell(reference)} LUFS | {cell(measured)} LUFS | {error} |")
+    print()
+    print("| layout | bed vs dialogue | netflix delivery, ours (detector) | libebur128 on the reference | true peak | |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(netflix_rows(net)))
     print()
     total = sum(len(c.audio) for c in cases) / RATE
     for name, scores in results.items():
