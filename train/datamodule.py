@@ -41,6 +41,15 @@ def room_bank(cfg: DictConfig, seed: int, exclude: set[str] = frozenset()) -> li
     return measured + rooms.bank(cfg.rooms, tuple(cfg.rt60_s), seed, cfg.rir_cache)
 
 
+def optional_clips(cfg: DictConfig, key: str, exclude: set[str]) -> list:
+    """The clips under the folders ``cfg[key]`` lists, none where it lists none."""
+    return load_folder(list(cfg[key]), exclude) if cfg.get(key) else []
+
+
+def minutes(clips: list) -> float:
+    return sum(len(c.audio) for c in clips) / 48000 / 60
+
+
 class MixtureData(L.LightningDataModule):
     def __init__(self, cfg: DictConfig, seed: int) -> None:
         super().__init__()
@@ -55,10 +64,9 @@ class MixtureData(L.LightningDataModule):
         exclude = read_exclusions(cfg.exclude)
         print("data: reading speech, noise and rooms", flush=True)
         speech = load_folder(list(cfg.speech_dirs), exclude)
-        noise = load_folder(list(cfg.noise_dirs), exclude) if cfg.noise_dirs else []
+        noise = optional_clips(cfg, "noise_dirs", exclude)
         bank = room_bank(cfg, self.seed, exclude)
         self.mixer = Mixer(cfg.task, speech, bank, noise, settings_from(cfg))
-        minutes = lambda clips: sum(len(c.audio) for c in clips) / 48000 / 60  # noqa: E731
         print(f"data: {len(speech)} speech files ({minutes(speech):.1f} min), {len(noise)} noise files "
               f"({minutes(noise):.1f} min), {len(bank)} rooms ({len(bank) - max(cfg.rooms, 0)} measured); "
               f"{len(exclude)} names left out", flush=True)
@@ -112,14 +120,13 @@ class ActivityData(L.LightningDataModule):
         exclude = read_exclusions(cfg.exclude)
         print("data: reading speech, noise, music and rooms", flush=True)
         speech = load_folder(list(cfg.speech_dirs), exclude)
-        noise = load_folder(list(cfg.noise_dirs), exclude) if cfg.noise_dirs else []
-        music = load_folder(list(cfg.music_dirs), exclude) if cfg.music_dirs else []
+        noise = optional_clips(cfg, "noise_dirs", exclude)
+        music = optional_clips(cfg, "music_dirs", exclude)
         bank = room_bank(cfg, self.seed, exclude)
         settings = ActivitySettings(snr_db=tuple(cfg.snr_db), level_dbfs=tuple(cfg.level_dbfs),
                                     p_no_speech=cfg.p_no_speech, p_music=cfg.p_music,
                                     p_reverb=cfg.p_reverb, p_band_limit=cfg.p_band_limit)
         self.mixer = ActivityMixer(speech, noise, music, bank, settings)
-        minutes = lambda clips: sum(len(c.audio) for c in clips) / 48000 / 60  # noqa: E731
         print(f"data: {len(speech)} speech files ({minutes(speech):.1f} min), {len(noise)} noise files "
               f"({minutes(noise):.1f} min), {len(music)} music files ({minutes(music):.1f} min), "
               f"{len(bank)} rooms; {len(exclude)} names left out", flush=True)
