@@ -8,6 +8,7 @@ bandwidth it really has (half its source rate): speech recorded at 16 kHz says n
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,12 +41,16 @@ def audio_files(folders: list[str | os.PathLike], exclude: set[str] = frozenset(
     return sorted(found)
 
 
-def read_exclusions(path: str | os.PathLike | None) -> set[str]:
-    """File names listed one per line in ``path`` (``#`` comments allowed); empty if None."""
-    if not path:
+def read_exclusions(paths: str | os.PathLike | Sequence[str | os.PathLike] | None) -> set[str]:
+    """File names listed one per line in ``paths``, one file or several (``#`` comments
+    allowed); empty if None."""
+    if not paths:
         return set()
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return {line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()}
+    names = set()
+    for path in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        names |= {line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()}
+    return names
 
 
 def load_clip(path: Path, min_seconds: float = 0.5) -> Clip | None:

@@ -58,11 +58,11 @@ def loop(x: np.ndarray, n: int) -> np.ndarray:
     return np.resize(x, n)
 
 
-def dialogue(evalset: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The held-out speech with pauses, and its activity per 10 ms frame."""
+def dialogue(files: list[Path], seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The speech ``files`` one after another with pauses, and their activity per 10 ms frame."""
     rng = np.random.default_rng(seed)
     parts, labels = [], []
-    for path in sorted((evalset / "speech").glob("*.flac")):
+    for path in files:
         clip = read(path)
         clip = clip / active_rms(clip) * 10 ** ((-23 + rng.uniform(-4, 4)) / 20)
         pause = np.zeros(int(rng.uniform(0.5, 2.5) * RATE) // FRAME * FRAME, np.float32)
@@ -71,6 +71,10 @@ def dialogue(evalset: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         labels += [np.zeros(len(pause) // FRAME, bool), speech_activity(clip)]
     tail = np.zeros(RATE, np.float32)
     return np.concatenate(parts + [tail]), np.concatenate(labels + [np.zeros(len(tail) // FRAME, bool)])
+
+
+def held_out_speech(evalset: Path) -> list[Path]:
+    return sorted((evalset / "speech").glob("*.flac"))
 
 
 def beds(evalset: Path, names: tuple[str, ...]) -> list[np.ndarray]:
@@ -90,26 +94,33 @@ class Condition:
     labels: np.ndarray  # all False where there is no dialogue
 
 
-def conditions(evalset: Path) -> list[Condition]:
-    speech, labels = dialogue(evalset)
+def programmes(speech_files: list[Path], ambiences: list[np.ndarray], music: np.ndarray,
+               alone: list[tuple[str, np.ndarray]]) -> list[Condition]:
+    """The speech clean, over the ``ambiences`` at 20/10/0 dB and over ``music`` 6 dB under it,
+    then each of ``alone`` (no dialogue) at -23 dBFS RMS."""
+    speech, labels = dialogue(speech_files)
     n = len(speech)
     level = active_rms(speech)
     floor = np.random.default_rng(1).standard_normal(n).astype(np.float32) * 10 ** (-80 / 20)
-    ambience = chain(beds(evalset, AMBIENCES), n)
-    jazz = unit(read(evalset / "music" / "music_vibeace.ogg"))
-    song = read(evalset / "music" / "music_fishin.ogg")
-    cut = int(SONG_VOICE_S * RATE)
+    ambience = chain(ambiences, n)
     out = [Condition("clean", speech + floor, labels)]
     for snr in (20, 10, 0):
         out.append(Condition(f"noise {snr} dB", speech + ambience * level * 10 ** (-snr / 20), labels))
-    out.append(Condition("music under (-6 dB)", speech + loop(jazz, n) * level * 10 ** (-6 / 20), labels))
-    none = lambda x: np.zeros(len(x) // FRAME, bool)  # noqa: E731
-    alone = [("music alone", np.concatenate((jazz, unit(song[:cut])))), ("singing alone", unit(song[cut:])),
-             ("effects alone", chain(beds(evalset, EFFECTS), 30 * RATE))]
+    out.append(Condition("music under (-6 dB)", speech + loop(unit(music), n) * level * 10 ** (-6 / 20), labels))
     for name, x in alone:
-        x = (x * 10 ** (-23 / 20)).astype(np.float32)
-        out.append(Condition(name, x, none(x)))
+        x = (unit(x) * 10 ** (-23 / 20)).astype(np.float32)
+        out.append(Condition(name, x, np.zeros(len(x) // FRAME, bool)))
     return out
+
+
+def conditions(evalset: Path) -> list[Condition]:
+    """The test programmes: the held-out speech, ambiences, jazz, song and effects."""
+    jazz = unit(read(evalset / "music" / "music_vibeace.ogg"))
+    song = read(evalset / "music" / "music_fishin.ogg")
+    cut = int(SONG_VOICE_S * RATE)
+    alone = [("music alone", np.concatenate((jazz, unit(song[:cut])))), ("singing alone", song[cut:]),
+             ("effects alone", chain(beds(evalset, EFFECTS), 30 * RATE))]
+    return programmes(held_out_speech(evalset), beds(evalset, AMBIENCES), jazz, alone)
 
 
 def silero() -> Callable[[np.ndarray], np.ndarray]:
@@ -182,7 +193,7 @@ def mixes(evalset: Path, beds_db: tuple[float, ...] = (-20.0, -10.0, 0.0, 10.0))
     (active speech RMS over the stem's RMS), in stereo (dialogue in both channels) and 5.1
     (dialogue in the centre, the stems in the other four full-range channels): yields
     ``(layout, bed dB, mix [C, T] at 48 kHz, the dialogue's activity per 10 ms)``."""
-    speech, labels = dialogue(evalset)
+    speech, labels = dialogue(held_out_speech(evalset))
     n = len(speech)
     level = active_rms(speech)
     song = read(evalset / "music" / "music_fishin.ogg")[:int(SONG_VOICE_S * RATE)]

@@ -39,19 +39,24 @@ def build_model(cfg: DictConfig) -> tuple[torch.nn.Module, str, dict]:
 
 class Export(L.Callback):
     """Writes the weights file every ``every`` steps and at the end (global rank 0 only), so a
-    long run can be stopped at any time and resumed from it (``init_from``)."""
+    long run can be stopped at any time and resumed from it (``init_from``). With ``keep``,
+    each of those is also kept as ``NAME.stepN.safetensors``, to choose among afterwards."""
 
-    def __init__(self, path: Path, family: str, args: dict, about: dict, every: int) -> None:
+    def __init__(self, path: Path, family: str, args: dict, about: dict, every: int, keep: bool = False) -> None:
         self.path, self.family, self.args, self.about, self.every = path, family, args, about, every
+        self.keep = keep
 
-    def write(self, trainer: L.Trainer, module: RestorationSystem) -> None:
+    def write(self, trainer: L.Trainer, module: RestorationSystem, keep: bool = False) -> None:
         if trainer.is_global_zero:
             about = {**self.about, "steps": trainer.global_step}
             models.save(module.model, self.path, self.family, self.args, about)
+            if keep:
+                step = self.path.with_suffix(f".step{trainer.global_step}{self.path.suffix}")
+                models.save(module.model, step, self.family, self.args, about)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if self.every and trainer.global_step % self.every == 0:
-            self.write(trainer, module)
+            self.write(trainer, module, self.keep)
 
     def on_train_end(self, trainer, module) -> None:
         self.write(trainer, module)
@@ -85,7 +90,7 @@ def fit(cfg: DictConfig) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     about = {"name": cfg.data.task, "init_from": cfg.init_from or "",
              "command": " ".join(sys.argv), "config": OmegaConf.to_yaml(cfg, resolve=True)}
-    export = Export(output, family, args, about, cfg.export_every)
+    export = Export(output, family, args, about, cfg.export_every, cfg.keep_exports)
     progress = TrainProgress(cfg.data.batch_size, cfg.log_every)
     quiet_lightning()
     trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), callbacks=[export, progress])

@@ -1,0 +1,80 @@
+"""Choose among a detector run's weight files on validation material, never on the test set.
+
+The programmes are those of the test (``dialogue_check.programmes``) built from files of the
+training corpus that training left out (``data/validation/activity.txt``, given to
+``data.exclude``) and General MIDI music rendered with another seed than the training music
+(``gm_music.py``). Each weight file gets a score: the mean F1 of the conditions with dialogue
+minus the mean false-alarm share of those without; the best is printed last.
+
+    python -m dxkit.train.activity_validation --shared ../shared/data --music VAL_MUSIC_DIR \\
+        runs/activity_r4.step*.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from .dialogue_check import RATE, Condition, chain, ours, programmes, read, run
+
+LIST = Path(__file__).resolve().parents[1] / "data" / "validation" / "activity.txt"
+SECONDS_ALONE = 60.0
+
+
+def sections(path: Path = LIST) -> dict[str, list[str]]:
+    """The names of ``path`` under each ``# Heading`` line (its first word, lower case)."""
+    out: dict[str, list[str]] = {}
+    current = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# ") and len(line.split()) <= 5:
+            current = line[2:].split()[0].lower()
+            out[current] = []
+        elif line.strip() and not line.startswith("#") and current:
+            out[current].append(line.strip())
+    return out
+
+
+def find(shared: Path, names: list[str]) -> list[Path]:
+    found = {p.name: p for p in shared.rglob("*") if p.name in set(names)}
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise SystemExit(f"error: not under {shared}: {', '.join(missing)}")
+    return [found[n] for n in names]
+
+
+def conditions(shared: Path, music_dir: Path) -> list[Condition]:
+    names = sections()
+    music = [read(p) for p in sorted(music_dir.glob("*.flac"))]
+    if not music:
+        raise SystemExit(f"error: no .flac music in {music_dir}")
+    alone = [("music alone", chain(music[1:], int(SECONDS_ALONE * RATE))),
+             ("effects alone", chain([read(p) for p in find(shared, names["effects"])], int(SECONDS_ALONE * RATE)))]
+    return programmes(find(shared, names["speech"]), [read(p) for p in find(shared, names["ambiences"])],
+                      music[0], alone)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("weights", nargs="+")
+    parser.add_argument("--shared", type=Path, required=True, help="the corpus the files were left out of")
+    parser.add_argument("--music", type=Path, required=True, help="validation music (gm_music.py, another seed)")
+    args = parser.parse_args()
+    cases = conditions(args.shared, args.music)
+    best = None
+    for weights in args.weights:
+        scores = run(ours(weights), cases)
+        f1 = [s.f1 for s in scores.values() if s.f1 is not None]
+        alarms = [s.false_alarm for c, s in zip(cases, scores.values()) if not c.labels.any()]
+        value = float(np.mean(f1) - np.mean(alarms))
+        cells = " ".join(f"{name}={s.f1:.3f}" if s.f1 is not None else f"{name}=FA {100 * s.false_alarm:.1f}%"
+                         for name, s in scores.items())
+        print(f"{weights}: score {value:.4f} | {cells}", flush=True)
+        if best is None or value > best[0]:
+            best = (value, weights)
+    print(f"best: {best[1]} (score {best[0]:.4f})")
+
+
+if __name__ == "__main__":
+    main()
