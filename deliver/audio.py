@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -33,6 +33,11 @@ class AudioInfo:
     frames: int
     format: str
     subtype: str
+    pick: tuple[int, ...] | None = None  # read only these channels of the file (``channels`` of them)
+
+    def picking(self, channels: tuple[int, ...]) -> AudioInfo:
+        """This file read as only ``channels`` (0-based, in that order)."""
+        return replace(self, channels=len(channels), pick=tuple(channels))
 
     @property
     def duration_s(self) -> float:
@@ -96,7 +101,7 @@ def read_blocks(info: AudioInfo, block_frames: int | None = None) -> Iterator[np
                         f"{info.path}: NaN or Inf sample at {bad / info.sample_rate:.3f} s"
                     )
                 position += chunk.shape[0]
-                yield np.ascontiguousarray(chunk.T)
+                yield np.ascontiguousarray(chunk.T if info.pick is None else chunk.T[list(info.pick)])
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioInputError(f"{info.path}: read failed at {position / info.sample_rate:.3f} s "
                               f"({first_line(exc)})") from None

@@ -1,27 +1,41 @@
-"""Broadcast WAV: write and read the EBU Tech 3285 v2 ``bext`` chunk with loudness fields.
+"""Broadcast WAV metadata: read a WAV or RF64 file's ``bext`` chunk (EBU Tech 3285 v2), its
+``iXML`` chunk and its channel mask, and write them into a WAV dxkit rendered.
 
-python-soundfile cannot write the v2 loudness fields, so the chunk is built here and spliced
-in right after ``fmt `` (where Tech 3285 readers expect it) while the rest of the file is
-copied through unchanged.
+python-soundfile writes none of these (the v2 loudness fields, iXML, a channel mask for 3, 5 or
+8 channels), so the rendered file is copied once: its chunks in order, ``fmt `` made
+WAVE_FORMAT_EXTENSIBLE where a channel mask is asked for, ``bext`` and ``iXML`` right after
+``fmt `` (where Tech 3285 readers expect them). A file over 4 GiB is RF64 (EBU Tech 3306: a
+``ds64`` chunk holds the 64-bit sizes).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import struct
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from .errors import AudioInputError
+
 # Tech 3285 v2 layout before CodingHistory: Description 256, Originator 32,
 # OriginatorReference 32, OriginationDate 10, OriginationTime 8, TimeReference 2 x uint32,
-# Version uint16, UMID 64, five int16 loudness values, Reserved 180 -> 602 bytes.
+# Version uint16, UMID 64, five int16 loudness values, Reserved 180 -> 602 bytes (the same
+# 602 in versions 0 and 1, whose later fields were reserved).
 BEXT_FORMAT = "<256s32s32s10s8sIIH64s5h180s"
 BEXT_FIXED = struct.calcsize(BEXT_FORMAT)
 UNUSED = 0x7FFF  # Tech 3285 v2: a loudness field that is not set holds 0x7FFF
 LOUDNESS_FIELDS = ("loudness_value", "loudness_range", "max_true_peak_level",
                    "max_momentary_loudness", "max_short_term_loudness")
 COPY_BYTES = 1 << 20
+RIFF_MAX = 0xFFFFFFFF  # the largest RIFF size field; in RF64, this value means "see ds64"
+RIFF_LIMIT = RIFF_MAX  # a file (or data chunk) larger than this is written as RF64
+EXTENSIBLE = 0xFFFE  # WAVE_FORMAT_EXTENSIBLE
+# KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT: {0000000X-0000-0010-8000-00AA00389B71}
+GUID_TAIL = struct.pack("<HH", 0x0000, 0x0010) + bytes.fromhex("800000aa00389b71")
 
 
 def _centi(value: float | None) -> int:
@@ -31,78 +45,230 @@ def _centi(value: float | None) -> int:
     return max(-32768, min(32766, round(value * 100)))
 
 
-def bext_chunk(description: str, originator: str, coding_history: str,
-               loudness: dict[str, float | None], when: datetime | None = None) -> bytes:
-    """The complete ``bext`` chunk (id, size, body, pad byte)."""
-    when = when or datetime.now()
-    body = struct.pack(
-        BEXT_FORMAT,
-        description.encode("ascii", "replace")[:256],
-        originator.encode("ascii", "replace")[:32],
-        b"",
-        when.strftime("%Y-%m-%d").encode(),
-        when.strftime("%H:%M:%S").encode(),
-        0, 0, 2, b"",
-        *(_centi(loudness.get(name)) for name in LOUDNESS_FIELDS),
-        b"",
-    ) + coding_history.encode("ascii", "replace")
-    pad = b"\0" if len(body) % 2 else b""
-    return b"bext" + struct.pack("<I", len(body)) + body + pad
+def _text(raw: bytes) -> str:
+    return raw.split(b"\0")[0].decode("ascii", "replace")
 
 
-def _chunks(f: BinaryIO, file_size: int) -> list[tuple[bytes, int, int]]:
-    """(id, data offset, data size) of each chunk of a RIFF/WAVE file."""
+@dataclass(frozen=True)
+class Bext:
+    """The fields of a ``bext`` chunk; loudness values in dB/LU (None: not set)."""
+
+    description: str = ""
+    originator: str = ""
+    originator_reference: str = ""
+    origination_date: str = ""  # yyyy-mm-dd
+    origination_time: str = ""  # hh:mm:ss
+    time_reference: int = 0  # the first sample's position since midnight, in samples at the file's rate
+    version: int = 2
+    umid: bytes = b""
+    loudness: dict[str, float | None] = field(default_factory=dict)
+    coding_history: str = ""
+
+    @classmethod
+    def new(cls, description: str, originator: str, when: datetime | None = None) -> Bext:
+        when = when or datetime.now()
+        return cls(description, originator, origination_date=when.strftime("%Y-%m-%d"),
+                   origination_time=when.strftime("%H:%M:%S"))
+
+    @classmethod
+    def parse(cls, body: bytes, where: str) -> Bext:
+        if len(body) < BEXT_FIXED:
+            raise AudioInputError(f"{where}: its bext chunk holds {len(body)} bytes, fewer than the {BEXT_FIXED} "
+                                  "of its fixed part (damaged metadata; remove the chunk or repair the file)")
+        fields = struct.unpack(BEXT_FORMAT, body[:BEXT_FIXED])
+        version = fields[7]
+        loudness = {name: None if v == UNUSED or version < 2 else v / 100 for name, v in zip(LOUDNESS_FIELDS, fields[9:14])}
+        return cls(*(_text(v) for v in fields[:5]), time_reference=fields[5] | fields[6] << 32, version=version,
+                   umid=fields[8] if version >= 1 else b"", loudness=loudness,
+                   coding_history=body[BEXT_FIXED:].split(b"\0")[0].decode("ascii", "replace"))
+
+    def chunk(self) -> bytes:
+        """The complete chunk (id, size, body, pad byte), as version 2."""
+        body = struct.pack(
+            BEXT_FORMAT,
+            self.description.encode("ascii", "replace")[:256],
+            self.originator.encode("ascii", "replace")[:32],
+            self.originator_reference.encode("ascii", "replace")[:32],
+            self.origination_date.encode("ascii", "replace")[:10],
+            self.origination_time.encode("ascii", "replace")[:8],
+            self.time_reference & 0xFFFFFFFF, self.time_reference >> 32 & 0xFFFFFFFF, 2, self.umid[:64],
+            *(_centi(self.loudness.get(name)) for name in LOUDNESS_FIELDS),
+            b"",
+        ) + self.coding_history.encode("ascii", "replace")
+        return _chunk(b"bext", body)
+
+    def carried(self, ratio: float, history_line: str) -> Bext:
+        """This ``bext`` on a file written at ``ratio`` times the rate: the time reference
+        rescaled to the same instant, a line added to the coding history."""
+        history = self.coding_history
+        if history and not history.endswith("\r\n"):
+            history += "\r\n"
+        return replace(self, time_reference=round(self.time_reference * ratio), coding_history=history + history_line)
+
+
+@dataclass(frozen=True)
+class WavMetadata:
+    """What a WAV file says about itself beyond its samples."""
+
+    bext: Bext | None = None
+    ixml: bytes | None = None
+    channel_mask: int | None = None  # None where ``fmt `` is not WAVE_FORMAT_EXTENSIBLE
+
+    def carried(self, ratio: float, history_line: str) -> WavMetadata:
+        """This metadata on a file written at ``ratio`` times the rate (see ``Bext.carried``)."""
+        bext = self.bext.carried(ratio, history_line) if self.bext else None
+        ixml = self.ixml
+        if ixml is not None and bext is not None and ratio != 1:
+            ixml = ixml_time_reference(ixml, bext.time_reference)
+        return replace(self, bext=bext, ixml=ixml)
+
+
+def _chunk(cid: bytes, body: bytes) -> bytes:
+    return cid + struct.pack("<I", len(body)) + body + (b"\0" if len(body) % 2 else b"")
+
+
+def ixml_time_reference(ixml: bytes, samples: int) -> bytes:
+    """``ixml`` with the time reference it mirrors from ``bext`` (BWF_TIME_REFERENCE_LOW and
+    _HIGH, iXML 2.x) set to ``samples``; the rest of the text is left as it was."""
+    for name, value in (("LOW", samples & 0xFFFFFFFF), ("HIGH", samples >> 32)):
+        ixml = re.sub(rb"(<BWF_TIME_REFERENCE_%s>)[^<]*(</BWF_TIME_REFERENCE_%s>)" % (name.encode(), name.encode()),
+                      rb"\g<1>%d\g<2>" % value, ixml)
+    return ixml
+
+
+def _chunks(f: BinaryIO, file_size: int) -> tuple[bool, list[tuple[bytes, int, int]]]:
+    """Whether the file is RF64, and (id, data offset, data size) of each of its chunks."""
     f.seek(0)
     head = f.read(12)
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        raise ValueError("not a RIFF/WAVE file")
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE or RF64 file")
+    rf64 = head[:4] == b"RF64"
+    sizes: dict[bytes, int] = {}
     chunks = []
     pos = 12
     while pos + 8 <= file_size:
         f.seek(pos)
         cid, size = struct.unpack("<4sI", f.read(8))
+        if cid == b"ds64" and rf64:
+            body = f.read(size)
+            _, sizes[b"data"], _, count = struct.unpack("<QQQI", body[:28])
+            for i in range(count):
+                tid, tsize = struct.unpack("<4sQ", body[28 + 12 * i:40 + 12 * i])
+                sizes[tid] = tsize
+        elif size == RIFF_MAX and rf64:
+            size = sizes.get(cid, size)
         chunks.append((cid, pos + 8, size))
         pos += 8 + size + (size % 2)
-    return chunks
+    return rf64, chunks
 
 
-def insert_bext(src: Path, dst: Path, chunk: bytes) -> None:
-    """Copy WAV ``src`` to ``dst`` with ``chunk`` after ``fmt `` (replacing any old bext)."""
+def read_metadata(path: str | Path) -> WavMetadata:
+    """The ``bext``, ``iXML`` and channel mask of a WAV or RF64 file (nothing for other files);
+    raises AudioInputError for a ``bext`` shorter than its fixed part or an iXML that is not XML."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        try:
+            _, chunks = _chunks(f, path.stat().st_size)
+        except ValueError:
+            return WavMetadata()
+        found: dict[bytes, bytes] = {}
+        for cid, offset, length in chunks:
+            if cid in (b"bext", b"iXML", b"fmt ") and cid not in found:
+                f.seek(offset)
+                found[cid] = f.read(min(length, 1 << 24))
+    bext = Bext.parse(found[b"bext"], str(path)) if b"bext" in found else None
+    ixml = found.get(b"iXML")
+    if ixml is not None:
+        ixml = ixml.rstrip(b"\0")
+        try:
+            ElementTree.fromstring(ixml)
+        except ElementTree.ParseError as exc:
+            raise AudioInputError(f"{path}: its iXML chunk is not XML ({exc}); dxkit will not copy broken "
+                                  "metadata (remove the chunk or repair the file)") from None
+    fmt = found.get(b"fmt ", b"")
+    mask = None
+    if len(fmt) >= 24 and struct.unpack("<H", fmt[:2])[0] == EXTENSIBLE:
+        mask = struct.unpack("<I", fmt[20:24])[0]
+    return WavMetadata(bext, ixml, mask)
+
+
+def extensible_fmt(fmt: bytes, mask: int) -> bytes:
+    """A ``fmt `` body as WAVE_FORMAT_EXTENSIBLE with ``mask`` (PCM or float, as it was)."""
+    tag, channels, rate, byte_rate, align, bits = struct.unpack("<HHIIHH", fmt[:16])
+    sub = fmt[24:40] if tag == EXTENSIBLE and len(fmt) >= 40 else struct.pack("<I", tag) + GUID_TAIL
+    return struct.pack("<HHIIHHHHI", EXTENSIBLE, channels, rate, byte_rate, align, bits, 22, bits, mask) + sub
+
+
+def write_metadata(src: Path, dst: Path, metadata: WavMetadata) -> None:
+    """Copy the WAV or RF64 file ``src`` to ``dst`` with ``metadata``: its ``bext`` and ``iXML``
+    (any old ones dropped) after ``fmt ``, and ``fmt `` made WAVE_FORMAT_EXTENSIBLE with its
+    channel mask when it has one. ``dst`` is RF64 when it would pass 4 GiB."""
     size = src.stat().st_size
     with open(src, "rb") as fin, open(dst, "wb") as fout:
-        parts = [c for c in _chunks(fin, size) if c[0] != b"bext"]
-        total = 4 + sum(8 + s + (s % 2) for _, _, s in parts) + len(chunk)
-        fout.write(b"RIFF" + struct.pack("<I", total) + b"WAVE")
-        for cid, offset, length in parts:
-            fout.write(cid + struct.pack("<I", length))
-            fin.seek(offset)
-            left = length + (length % 2)
-            while left:
-                data = fin.read(min(COPY_BYTES, left))
-                if not data:
-                    raise OSError("source WAV ended early")
-                fout.write(data)
-                left -= len(data)
-            if cid == b"fmt ":
-                fout.write(chunk)
-
-
-def read_bext(path: Path) -> dict | None:
-    """The ``bext`` fields of a WAV file, loudness values in dB/LU, or None without a bext."""
-    size = Path(path).stat().st_size
-    with open(path, "rb") as f:
-        for cid, offset, length in _chunks(f, size):
-            if cid != b"bext":
+        _, chunks = _chunks(fin, size)
+        extra = (metadata.bext.chunk() if metadata.bext else b"") + \
+            (_chunk(b"iXML", metadata.ixml) if metadata.ixml is not None else b"")
+        parts: list[tuple[bytes, bytes | tuple[int, int]]] = []
+        for cid, offset, length in chunks:
+            if cid in (b"ds64", b"bext", b"iXML"):
                 continue
-            f.seek(offset)
-            body = f.read(length)
-            fields = struct.unpack(BEXT_FORMAT, body[:BEXT_FIXED])
-            text = [v.rstrip(b"\0").decode("ascii", "replace") for v in fields[:5]]
-            loud = fields[9:14]
-            out = dict(zip(("description", "originator", "originator_reference",
-                            "origination_date", "origination_time"), text))
-            out["version"] = fields[7]
-            out.update({name: None if v == UNUSED else v / 100 for name, v in zip(LOUDNESS_FIELDS, loud)})
-            out["coding_history"] = body[BEXT_FIXED:].rstrip(b"\0").decode("ascii", "replace")
-            return out
-    return None
+            if cid == b"fmt ":
+                fin.seek(offset)
+                body = fin.read(length)
+                if metadata.channel_mask is not None:
+                    body = extensible_fmt(body, metadata.channel_mask)
+                parts.append((cid, body))
+                parts.append((b"", extra))
+            else:
+                parts.append((cid, (offset, length)))
+        total = 4 + sum(len(p) if not cid else 8 + _size(p) + _size(p) % 2 for cid, p in parts)
+        data_size = next((p[1] for cid, p in parts if cid == b"data"), 0)
+        rf64 = total > RIFF_LIMIT or data_size > RIFF_LIMIT
+        if rf64:
+            total += 8 + 28
+            fout.write(b"RF64" + struct.pack("<I", RIFF_MAX) + b"WAVE")
+            fout.write(b"ds64" + struct.pack("<IQQQI", 28, total, data_size, _frames(parts, data_size), 0))
+        else:
+            fout.write(b"RIFF" + struct.pack("<I", total) + b"WAVE")
+        for cid, part in parts:
+            if not cid:
+                fout.write(part)
+            elif isinstance(part, bytes):
+                fout.write(_chunk(cid, part))
+            else:
+                length = part[1]
+                fout.write(cid + struct.pack("<I", RIFF_MAX if rf64 and cid == b"data" else length))
+                _copy(fin, fout, part[0], length)
+                fout.write(b"\0" * (length % 2))
+
+
+def _size(part: bytes | tuple[int, int]) -> int:
+    return len(part) if isinstance(part, bytes) else part[1]
+
+
+def _frames(parts: list, data_size: int) -> int:
+    fmt = next(p for cid, p in parts if cid == b"fmt ")
+    align = struct.unpack("<H", fmt[12:14])[0]
+    return data_size // max(align, 1)
+
+
+def _copy(fin: BinaryIO, fout: BinaryIO, offset: int, left: int) -> None:
+    fin.seek(offset)
+    while left:
+        data = fin.read(min(COPY_BYTES, left))
+        if not data:
+            raise OSError("the source WAV ended early")
+        fout.write(data)
+        left -= len(data)
+
+
+def read_bext(path: str | Path) -> dict | None:
+    """The ``bext`` fields of a WAV file as a dict (loudness values in dB/LU), or None."""
+    bext = read_metadata(path).bext
+    if bext is None:
+        return None
+    out = {name: getattr(bext, name) for name in ("description", "originator", "originator_reference",
+                                                   "origination_date", "origination_time", "time_reference",
+                                                   "version", "coding_history")}
+    out.update({name: bext.loudness.get(name) for name in LOUDNESS_FIELDS})
+    return out

@@ -33,13 +33,16 @@ class CheckResult:
                 "requirements": [r.to_json() for r in self.requirements]}
 
 
-def check(path: str | os.PathLike, spec: Spec | str, dialogue: np.ndarray | None = None) -> CheckResult:
+def check(path: str | os.PathLike, spec: Spec | str, dialogue: np.ndarray | None = None,
+          layout: str | None = None, track: str | None = None) -> CheckResult:
     """Measure ``path`` and judge it against ``spec`` (a preset name, a YAML path or a Spec);
     ``dialogue``, where given, is the file's dialogue mask (one value per 10 ms), which a
-    dialogue-gated spec and ACX's room tone need (``dxkit.check`` runs the detector for it)."""
+    dialogue-gated spec and ACX's room tone need (``dxkit.check`` runs the detector for it).
+    ``layout`` and ``track`` as for ``measure``: a recorder's tracks are judged one (or one
+    pair) at a time, by default its mix track."""
     spec = resolve(spec)
     info = probe(path)
-    m = measure(path, overs_above_dbtp=spec.true_peak_max_dbtp)
+    m = measure(path, overs_above_dbtp=spec.true_peak_max_dbtp, layout=layout, track=track)
     if dialogue is not None:
         m = with_dialogue(m, dialogue)
     container = CONTAINER_OF_FORMAT.get(info.format, info.format.lower())

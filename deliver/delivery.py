@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,13 +21,14 @@ import soxr
 
 from . import __version__
 from .audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
-from .bwf import bext_chunk, insert_bext
+from .bwf import Bext, WavMetadata, read_metadata, write_metadata
 from .dialogue import dialogue_loudness, with_dialogue
 from .requirements import NO_INTEGRATED, Requirement, evaluate, passed
 from .encode import Encoder
 from .errors import AudioInputError, OutputError
 from .limiter import TruePeakLimiter, predicted_gain_db
-from .meter import LAYOUT_NAMES, Measurement, Meter, integrated_from_subblocks
+from .layout import MIXES, Layout, layout_of, selection
+from .meter import Measurement, Meter, integrated_from_subblocks
 from .mixing import FLAT, GainCurve, Highpass, leveler_curve
 from .spectrum import Spectrogram, SpectrumSketch
 from .specs import Spec, resolve
@@ -56,10 +57,11 @@ MP3_PEAK_PRIOR_DB = 0.0
 class Plan:
     """The gains a render applies."""
 
-    highpass_hz: float
+    highpass_hz: float  # 0: none; never on the LFE
     leveler: GainCurve
     gain_db: float
     ceiling_dbtp: float
+    layout: Layout = MIXES["stereo"]  # what the channels are: their meter weights, the LFE
 
 
 @dataclass
@@ -112,6 +114,8 @@ class DeliveryResult:
             "restoration": self.restoration,
             "processing": {
                 **({"networks": restoration_text(self.restoration)} if self.restoration else {}),
+                "layout": self.plan.layout.name,
+                "channels": list(self.plan.layout.roles),
                 "highpass_hz": self.plan.highpass_hz or None,
                 "leveler_range_db": [round(float(lev.min()), 2), round(float(lev.max()), 2)] if lev.size else None,
                 "gain_db": round(self.plan.gain_db, 2),
@@ -172,17 +176,26 @@ class Gauge:
         return integrated_from_subblocks(k_power_10ms, sub_len)
 
 
-def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float) -> tuple[Measurement, Measurement, Spectrogram]:
-    """One pass over the input: its own measurement, and the high-passed one to plan from."""
-    raw = Meter(info.sample_rate, info.channels, overs_above_dbtp=tp_limit)
-    filtered = Meter(info.sample_rate, info.channels, true_peak=False)
-    hp = Highpass(highpass_hz, info.sample_rate, info.channels) if highpass_hz else None
+def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float, layout: Layout
+             ) -> tuple[Measurement, Measurement, Spectrogram]:
+    """One pass over the input: its own measurement, and the high-passed one to plan from (the
+    same one when there is no high-pass)."""
+    raw = Meter(info.sample_rate, info.channels, overs_above_dbtp=tp_limit, weights=layout.weights)
+    hp = _highpass(highpass_hz, info.sample_rate, layout)
+    filtered = Meter(info.sample_rate, info.channels, true_peak=False, weights=layout.weights) if hp else None
     sketch = SpectrumSketch(info.sample_rate, info.frames)
     for block in read_blocks(info):
         raw.add(block)
         sketch.add(block)
-        filtered.add(hp.process(block) if hp else block)
-    return raw.result(), filtered.result(), sketch.result()
+        if hp:
+            filtered.add(hp.process(block))
+    measured = raw.result()
+    return measured, filtered.result() if hp else measured, sketch.result()
+
+
+def _highpass(hz: float, sample_rate: int, layout: Layout) -> Highpass | None:
+    """The dialogue high-pass, on every channel but the LFE; None at 0 Hz."""
+    return Highpass(hz, sample_rate, layout.channels, keep=() if layout.lfe is None else (layout.lfe,)) if hz else None
 
 
 def _planned_gain(m: Measurement, curve: GainCurve, gauge: Gauge, ceiling_dbtp: float,
@@ -247,7 +260,7 @@ def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray]
     limiter's largest gain reduction in dB."""
     out_rate = spec.output.sample_rate
     channels = info.channels
-    hp = Highpass(plan.highpass_hz, info.sample_rate, channels) if plan.highpass_hz else None
+    hp = _highpass(plan.highpass_hz, info.sample_rate, plan.layout)
     resampler = None
     if out_rate != info.sample_rate:
         resampler = soxr.ResampleStream(info.sample_rate, out_rate, channels, dtype="float32",
@@ -288,7 +301,7 @@ def _encode(info: AudioInfo, spec: Spec, plan: Plan, path: Path, name: Path) -> 
     return encoder, reduction
 
 
-def _measure_written(path: Path, frames: int, spec: Spec, tp_limit: float) -> tuple[Measurement, Spectrogram]:
+def _measure_written(path: Path, frames: int, tp_limit: float, layout: Layout) -> tuple[Measurement, Spectrogram]:
     """Decode the file just written and measure it, checking nothing went missing."""
     try:
         info = probe(path)
@@ -296,7 +309,7 @@ def _measure_written(path: Path, frames: int, spec: Spec, tp_limit: float) -> tu
         raise OutputError(f"the file written is not readable back ({exc}); is the disk full?") from None
     if info.frames != frames:  # MP3 too: its LAME tag has the decoder cut delay and padding
         raise OutputError(f"the file written holds {info.frames} of {frames} frames; is the disk full?")
-    meter = Meter(info.sample_rate, info.channels, overs_above_dbtp=tp_limit)
+    meter = Meter(info.sample_rate, info.channels, overs_above_dbtp=tp_limit, weights=layout.weights)
     sketch = SpectrumSketch(info.sample_rate, info.frames)
     for block in read_blocks(info):
         meter.add(block)
@@ -310,7 +323,6 @@ class _Settled:
 
     after: Measurement
     spectrogram: Spectrogram
-    riff: bool
     renders: int
     trials: int
     limiter_reduction_db: float
@@ -343,7 +355,7 @@ def _settle(info: AudioInfo, gauge: Gauge, plan: Plan, path: Path, name: Path, f
         if trial:
             trials += 1
             round_trials += 1
-            meter = Meter(spec.output.sample_rate, info.channels, overs_above_dbtp=tp_limit)
+            meter = Meter(spec.output.sample_rate, info.channels, overs_above_dbtp=tp_limit, weights=plan.layout.weights)
             reduction = _render(info, spec, plan, meter.add)
             after = meter.result()
             in_memory = (plan.gain_db, plan.ceiling_dbtp, gauge.loudness(after), after.true_peak_dbtp)
@@ -355,7 +367,7 @@ def _settle(info: AudioInfo, gauge: Gauge, plan: Plan, path: Path, name: Path, f
         else:
             renders += 1
             encoder, reduction = _encode(info, spec, plan, path, name)
-            after, spectrogram = _measure_written(path, encoder.frames, spec, tp_limit)
+            after, spectrogram = _measure_written(path, encoder.frames, tp_limit, plan.layout)
             loud, peak = gauge.loudness(after), after.true_peak_dbtp
             if lossy and in_memory is not None and in_memory[:2] == (plan.gain_db, plan.ceiling_dbtp):
                 shift_loud, shift_peak, previous = *_codec_shift((loud, peak), in_memory[2:], shift_loud, shift_peak), None
@@ -367,7 +379,7 @@ def _settle(info: AudioInfo, gauge: Gauge, plan: Plan, path: Path, name: Path, f
             round_trials = 0
             continue
         if not trial and (good or renders >= MAX_RENDERS or loud is None):
-            return _Settled(after, spectrogram, encoder.riff, renders, trials, reduction)
+            return _Settled(after, spectrogram, renders, trials, reduction)
         trial = True  # a file missed: correct on cheap in-memory renders before the next one
         if lossy and (in_memory is None or in_memory[:2] != (plan.gain_db, plan.ceiling_dbtp)):
             missed = (loud, peak)  # first a trial at the same gains, to learn the codec's shift
@@ -405,12 +417,21 @@ def check_paths(source: Path, output: Path, spec: Spec) -> AudioInfo:
 
 def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | str,
             highpass_hz: float | None = None, leveler: bool | None = None,
-            dialogue: np.ndarray | None = None) -> DeliveryResult:
+            dialogue: np.ndarray | None = None, layout: str | None = None,
+            track: str | None = None, metadata: WavMetadata | None = None) -> DeliveryResult:
     """Deliver ``source`` to ``spec`` as ``output``; measured on the decoded file written.
 
     ``dialogue`` is the input's dialogue mask (one value per 10 ms, ``dxkit.detect``): a
     dialogue-gated spec needs it (and raises without it), a spec with ``room_tone`` judges
     the room tone with it (and fails that requirement without it), and the leveler rides it.
+    ``highpass_hz``: the dialogue high-pass (default: the spec's; the presets have none); never
+    on the LFE. ``layout`` says what the channels are where the file's channel mask or count
+    does not (``layout.NAMES``). A recorder's tracks are delivered one at a time: ``track``
+    names one (or a pair, as stereo) by name or number; without it, the recorder's mix track.
+
+    A WAV input's ``bext`` (its time reference rescaled to the output rate, a coding history
+    line added) and ``iXML`` go into a WAV output, and a channel mask for 3 channels or more;
+    ``metadata`` stands for the input's (restore passes the take's on with its restored audio).
 
     The output file is written even when a requirement cannot be met (for example ACX's noise
     floor on a noisy recording); ``result.passed`` and ``result.requirements`` say which failed.
@@ -420,13 +441,13 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     spec = resolve(spec)
     source, output = Path(source), Path(output)
     info = check_paths(source, output, spec)
-    if info.channels not in LAYOUT_NAMES:
-        raise AudioInputError(f"{source}: {info.channels} channels: unknown layout "
-                              f"(dxkit handles {', '.join(LAYOUT_NAMES.values())})")
+    metadata = read_metadata(source) if metadata is None else metadata
+    found = layout_of(info.channels, metadata.channel_mask, metadata.ixml, layout, str(source))
+    info, lay = selection(info, found, track)
     if spec.output.container == "mp3" and info.channels > 2:
         raise AudioInputError(f"{source}: {info.channels} channels cannot go into MP3 "
                               f"(spec {spec.name}); downmix to stereo first")
-    hp_hz = spec.highpass_hz if highpass_hz is None else highpass_hz
+    hp_hz = highpass_hz if highpass_hz is not None else spec.highpass_hz or 0.0
     if hp_hz and not 0 < hp_hz < min(info.sample_rate, spec.output.sample_rate) / 2:
         raise AudioInputError(f"high-pass at {hp_hz} Hz does not fit a {info.sample_rate} Hz file")
     if spec.measure == "dialogue" and dialogue is None:
@@ -435,7 +456,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     use_leveler = spec.leveler if leveler is None else leveler
     ceiling_limit = spec.render_ceiling_dbtp
 
-    before, planning, spectrum_before = _analyse(info, hp_hz, spec.true_peak_max_dbtp)
+    before, planning, spectrum_before = _analyse(info, hp_hz, spec.true_peak_max_dbtp, lay)
     if dialogue is not None:
         dialogue = np.asarray(dialogue, bool)
         before = with_dialogue(before, dialogue)
@@ -456,7 +477,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     if planned is None:
         raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
     gain, foreseen = planned
-    plan = Plan(hp_hz, curve, gain, ceiling_limit - PEAK_MARGIN_DB)
+    plan = Plan(hp_hz, curve, gain, ceiling_limit - PEAK_MARGIN_DB, lay)
     if plan.gain_db > 20:
         warnings.append(f"gain of {plan.gain_db:+.1f} dB raises the noise floor by as much; "
                         "denoise first (dxkit restore)")
@@ -465,18 +486,11 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         done = _settle(info, gauge, plan, render_path, output, foreseen)
         after = done.after if dialogue is None else with_dialogue(done.after, dialogue)
         requirements = evaluate(after, spec, spec.output.container)
+        carried = _carried(metadata, spec, info, lay, lay is not found, after, warnings)
         try:
-            if spec.output.container == "wav" and spec.output.bwf and done.riff:
-                chunk = bext_chunk(f"dxkit delivery to {spec.name}", "dxkit",
-                                   _coding_history(spec, info.channels),
-                                   {"loudness_value": after.integrated_lufs, "loudness_range": after.lra_lu,
-                                    "max_true_peak_level": after.true_peak_dbtp,
-                                    "max_momentary_loudness": after.max_momentary_lufs,
-                                    "max_short_term_loudness": after.max_short_term_lufs})
-                insert_bext(render_path, final, chunk)
+            if carried is not None:
+                write_metadata(render_path, final, carried)
             else:
-                if spec.output.container == "wav" and spec.output.bwf:
-                    warnings.append("file is RF64 (over 4 GB): no bext chunk written")
                 os.replace(render_path, final)
         except OSError as exc:
             raise OutputError(f"{output}: write failed ({exc.strerror or exc})") from None
@@ -486,7 +500,40 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
                           done.spectrogram, dialogue=dialogue)
 
 
+def _carried(metadata: WavMetadata, spec: Spec, info: AudioInfo, layout: Layout, picked: bool,
+             after: Measurement, warnings: list[str]) -> WavMetadata | None:
+    """What goes into a WAV output beyond its samples: the input's ``bext`` (or a new one for a
+    BWF spec) with the delivered loudness; its iXML, unless a track was picked out (it lists the
+    recorder's tracks); the layout's channel mask for 3 channels or more. None for FLAC and
+    MP3, with a warning when the input had metadata they cannot hold."""
+    if spec.output.container != "wav":
+        if metadata.bext or metadata.ixml:
+            warnings.append(f"{spec.output.container.upper()} cannot hold the input's bext/iXML chunks: its "
+                            "time reference and metadata are not in the delivered file")
+        return None
+    history = _coding_history(spec, info.channels)
+    carried = metadata.carried(spec.output.sample_rate / info.sample_rate, history)
+    bext = carried.bext
+    if bext is None and spec.output.bwf:
+        bext = Bext.new(f"dxkit delivery to {spec.name}", "dxkit").carried(1.0, history)
+    if bext is not None:
+        bext = replace(bext, loudness={"loudness_value": after.integrated_lufs, "loudness_range": after.lra_lu,
+                                       "max_true_peak_level": after.true_peak_dbtp,
+                                       "max_momentary_loudness": after.max_momentary_lufs,
+                                       "max_short_term_loudness": after.max_short_term_lufs})
+    ixml = carried.ixml
+    if picked and ixml is not None:
+        ixml = None
+        warnings.append("the input's iXML lists the recorder's tracks: not carried into a file of one of them")
+    mask = layout.mask if layout.mask and layout.channels >= 3 else None
+    if bext is None and ixml is None and mask is None:
+        return None
+    return WavMetadata(bext, ixml, mask)
+
+
 def _coding_history(spec: Spec, channels: int) -> str:
     # EBU R98 coding history line: A=algorithm, F=rate, W=word length, M=mode, T=text.
     mode = {1: "mono", 2: "stereo"}.get(channels, "multichannel")
-    return f"A=PCM,F={spec.output.sample_rate},W={spec.output.bit_depth},M={mode},T=dxkit {__version__}\r\n"
+    return (f"A=PCM,F={spec.output.sample_rate},W={spec.output.bit_depth},M={mode},"
+            f"T=dxkit {__version__} delivery to {spec.name}\r\n")
+

@@ -81,42 +81,39 @@ class Encoder:
         if container == "mp3":
             if channels > 2:
                 raise OutputError(f"{self.name}: MP3 holds at most 2 channels; this file has {channels}")
-            self.riff = False
             try:
                 self._file = Mp3File(path, output.sample_rate, channels, output.bitrate_kbps)
             except OSError as exc:
                 raise OutputError(f"{self.name}: cannot open for writing ({exc})") from None
             return
         subtype = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}[output.bit_depth]
+        # plain PCM: the channel mask, where the layout has one, is written with the rest of the
+        # metadata (bwf.write_metadata); libsndfile writes none for 3, 5 or 8 channels
         fmt = "FLAC" if container == "flac" else "WAV"
-        if fmt == "WAV" and channels == 6:
-            # WAVE_FORMAT_EXTENSIBLE, for which libsndfile writes the 5.1 channel mask 0x3F
-            # (L R C LFE Ls Rs), so DAWs see a 5.1 file. It writes no mask for 3, 5 or 8
-            # channels, and 7.1 would get the wrong one, so those stay plain PCM.
-            fmt = "WAVEX"
         size = expected_frames * channels * output.bit_depth // 8
-        if fmt in ("WAV", "WAVEX") and size > RIFF_LIMIT_BYTES:
+        if fmt == "WAV" and size > RIFF_LIMIT_BYTES:
             fmt = "RF64"
-        self.riff = fmt in ("WAV", "WAVEX")
         try:
             self._file = sf.SoundFile(str(path), "w", output.sample_rate, channels, subtype, format=fmt)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
             raise OutputError(f"{self.name}: cannot open for writing ({exc})") from None
 
-    def write(self, block: np.ndarray) -> None:
+    def write(self, block: np.ndarray, exact: list[int] | None = None) -> None:
+        """Write ``[C, T]`` float32; channels in ``exact`` are on the output's grid already (a
+        channel passed through untouched) and are quantised without dither."""
         if block.shape[1] == 0:
             return
         depth = 16 if self.output.container == "mp3" else self.output.bit_depth
         data = block.T
         if depth in (16, 24):
-            data = self._dither(data, depth)
+            data = self._dither(data, depth, exact or [])
         try:
             self._file.write(data)
         except (sf.LibsndfileError, RuntimeError, OSError) as exc:
             raise OutputError(f"{self.name}: write failed ({exc}); is the disk full?") from None
         self.frames += block.shape[1]
 
-    def _dither(self, data: np.ndarray, depth: int) -> np.ndarray:
+    def _dither(self, data: np.ndarray, depth: int, exact: list[int]) -> np.ndarray:
         # TPDF dither of +/-1 LSB peak (the difference of two uniform variables), then rounding
         # to the target grid (Lipshitz, Wannamaker & Vanderkooy, JAES 1992). The 24-bit grid is
         # written as the top 24 bits of an int32, which libsndfile stores exactly.
@@ -124,6 +121,7 @@ class Encoder:
         # float32 holds a 16-bit sample plus the dither to 1/256 LSB; 24 bits need float64.
         kind = np.float32 if depth == 16 else np.float64
         noise = self._rng.random(data.shape, kind) - self._rng.random(data.shape, kind)
+        noise[:, exact] = 0
         q = np.clip(np.round(data * scale + noise), -scale, scale - 1)
         if depth == 16:
             return q.astype(np.int16)

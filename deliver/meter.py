@@ -22,19 +22,8 @@ from scipy.signal import sosfilt
 
 from .audio import probe, read_blocks
 from .errors import AudioInputError
+from .layout import BY_COUNT, MIXES, of_file, selection
 from .truepeak import chunk_peaks, interpolator
-
-# BS.1770-5 Table 3 channel weights, WAV channel order. LFE is excluded (weight 0); surround
-# channels (|azimuth| 60-120 deg) get 1.41 (+1.5 dB); 7.1's rear pair (135-150 deg) gets 1.0.
-CHANNEL_WEIGHTS: dict[int, tuple[float, ...]] = {
-    1: (1.0,),
-    2: (1.0, 1.0),
-    3: (1.0, 1.0, 1.0),
-    5: (1.0, 1.0, 1.0, 1.41, 1.41),
-    6: (1.0, 1.0, 1.0, 0.0, 1.41, 1.41),
-    8: (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.41, 1.41),
-}
-LAYOUT_NAMES = {1: "mono", 2: "stereo", 3: "3.0 (L R C)", 5: "5.0", 6: "5.1", 8: "7.1"}
 
 ABSOLUTE_GATE_LUFS = -70.0  # BS.1770-5 eq. 5
 RELATIVE_GATE_LU = -10.0  # BS.1770-5 eq. 6
@@ -50,12 +39,12 @@ MAX_OVERS_LISTED = 2000
 
 
 def channel_weights(channels: int) -> tuple[float, ...]:
-    """BS.1770 weights for a channel count; raise AudioInputError for layouts we do not know."""
-    try:
-        return CHANNEL_WEIGHTS[channels]
-    except KeyError:
-        known = ", ".join(LAYOUT_NAMES.values())
-        raise AudioInputError(f"{channels} channels: unknown layout (dxkit meters {known})") from None
+    """BS.1770 weights of the mix a channel count stands for (``layout.BY_COUNT``: WAV order);
+    raise AudioInputError for a count no mix has."""
+    if channels not in BY_COUNT:
+        raise AudioInputError(f"{channels} channels: not a mix (dxkit meters {', '.join(BY_COUNT.values())}); "
+                              "a recorder's tracks are measured one by one")
+    return MIXES[BY_COUNT[channels]].weights
 
 
 def k_weighting(sample_rate: int) -> np.ndarray:
@@ -170,10 +159,14 @@ class Meter:
     """Streaming BS.1770 meter for one signal at one rate and channel count."""
 
     def __init__(self, sample_rate: int, channels: int, true_peak: bool = True,
-                 overs_above_dbtp: float | None = None):
+                 overs_above_dbtp: float | None = None, weights: tuple[float, ...] | None = None):
+        """``weights``: BS.1770 channel weights (``Layout.weights``); by default those of the
+        mix the channel count stands for."""
         self.sample_rate = sample_rate
         self.channels = channels
-        self._weights = np.asarray(channel_weights(channels))
+        self._weights = np.asarray(weights if weights is not None else channel_weights(channels))
+        if self._weights.shape != (channels,):
+            raise ValueError(f"{len(self._weights)} channel weights for {channels} channels")
         self._sos = k_weighting(sample_rate)
         self._zi = np.zeros((self._sos.shape[0], channels, 2))
         self._sub = max(1, round(sample_rate / 100))
@@ -301,10 +294,14 @@ def window_power(sub_power: np.ndarray, window: int, sub_len: int) -> np.ndarray
     return sliding_window_view(sub_power, window).sum(axis=1) / (window * sub_len)
 
 
-def measure(path, overs_above_dbtp: float | None = None) -> Measurement:
-    """Measure an audio file, streaming it block by block."""
+def measure(path, overs_above_dbtp: float | None = None, layout: str | None = None,
+            track: str | None = None) -> Measurement:
+    """Measure an audio file, streaming it block by block: a mix with its channels' BS.1770
+    weights (``layout`` where the file does not say what they are); of a recorder's tracks,
+    ``track`` or its mix track (``layout.selection``)."""
     info = probe(path)
-    meter = Meter(info.sample_rate, info.channels, overs_above_dbtp=overs_above_dbtp)
+    info, lay = selection(info, of_file(info, layout), track)
+    meter = Meter(info.sample_rate, info.channels, overs_above_dbtp=overs_above_dbtp, weights=lay.weights)
     for block in read_blocks(info):
         meter.add(block)
     return meter.result()

@@ -19,6 +19,7 @@ from .meter import (GATING_HOP_SUBBLOCKS, MOMENTARY_SUBBLOCKS, RELATIVE_GATE_LU,
                     integrated_from_subblocks, loudness_of_power, window_power)
 
 HIGHPASS_ORDER = 2  # 12 dB/octave: removes rumble and handling noise, keeps voice weight
+DIALOGUE_HIGHPASS_HZ = 80.0  # the restore pipeline's default; delivery alone has none (a mixing choice)
 LEVELER_WINDOW_S = 3.0  # speech level is judged over this many seconds of gated blocks
 LEVELER_SMOOTH_S = 2.0  # gain moves no faster than this (two passes of a moving average)
 LEVELER_GATE_LU = -20.0  # blocks this far below the programme are pauses; a quieter speaker is not
@@ -28,15 +29,21 @@ LEVELER_MIN_ACTIVE = 0.25  # a window needs this share of speech blocks to judge
 class Highpass:
     """Streaming Butterworth high-pass over ``[C, T]`` blocks; state carries across blocks."""
 
-    def __init__(self, cutoff_hz: float, sample_rate: int, channels: int):
+    def __init__(self, cutoff_hz: float, sample_rate: int, channels: int, keep: tuple[int, ...] = ()):
+        """``keep``: channels passed through unfiltered (the LFE)."""
         if not 0 < cutoff_hz < sample_rate / 2:
             raise ValueError(f"high-pass at {cutoff_hz} Hz is outside (0, {sample_rate / 2}) Hz")
         self._sos = butter(HIGHPASS_ORDER, cutoff_hz, btype="highpass", fs=sample_rate, output="sos")
-        self._zi = np.zeros((self._sos.shape[0], channels, 2))
+        self._filtered = [c for c in range(channels) if c not in keep]
+        self._zi = np.zeros((self._sos.shape[0], len(self._filtered), 2))
 
     def process(self, block: np.ndarray) -> np.ndarray:
-        out, self._zi = sosfilt(self._sos, block, axis=-1, zi=self._zi)
-        return out.astype(np.float32)
+        if len(self._filtered) == block.shape[0]:
+            out, self._zi = sosfilt(self._sos, block, axis=-1, zi=self._zi)
+            return out.astype(np.float32)
+        out = block.astype(np.float32, copy=True)
+        out[self._filtered], self._zi = sosfilt(self._sos, block[self._filtered], axis=-1, zi=self._zi)
+        return out
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ class Spec:
     high: float  # highest passing loudness
     true_peak_max_dbtp: float
     output: Output
-    highpass_hz: float = 80.0
+    highpass_hz: float | None = None  # a dialogue high-pass this destination asks for (presets: none)
     leveler: bool = False
     sample_peak_max_dbfs: float | None = None
     max_short_term_lufs: float | None = None
@@ -225,7 +225,7 @@ def _from_dict(data: object, origin: str) -> Spec:
         true_peak_max_dbtp=_number(data, "true_peak_max_dbtp", origin, required=True),
         output=Output(container, rate, accepted, int(depth) if depth else None,
                       int(bitrate) if bitrate else None, bool(out.get("bwf", False))),
-        highpass_hz=_number(mix, "highpass_hz", origin, default=80.0),
+        highpass_hz=_number(mix, "highpass_hz", origin),
         leveler=bool(mix.get("leveler", False)),
         sample_peak_max_dbfs=_number(data, "sample_peak_max_dbfs", origin),
         max_short_term_lufs=_number(data, "max_short_term_lufs", origin),

@@ -29,19 +29,22 @@ from dxkit.deliver.check import CheckResult
 from dxkit.deliver.check import check as _check
 
 
-def measure(path, overs_above_dbtp: float | None = None, dialogue: bool = False) -> Measurement:
+def measure(path, overs_above_dbtp: float | None = None, dialogue: bool = False, layout: str | None = None,
+            track: str | None = None) -> Measurement:
     """Measure an audio file; with ``dialogue``, also where dialogue is and its loudness
-    (``Measurement.dialogue_lufs`` and ``dialogue_fraction``; runs the detector, loads torch)."""
-    m = _measure(path, overs_above_dbtp)
+    (``Measurement.dialogue_lufs`` and ``dialogue_fraction``; runs the detector, loads torch).
+    ``layout``: what the channels are where the file does not say; ``track``: which of a
+    recorder's tracks (default: its mix track; ``dxkit measure`` measures each)."""
+    m = _measure(path, overs_above_dbtp, layout, track)
     if dialogue:
         from dxkit.deliver.dialogue import with_dialogue
         from dxkit.infer.detect import detect
 
-        m = with_dialogue(m, detect(path).active)
+        m = with_dialogue(m, detect(path, layout=layout, track=track).active)
     return m
 
 
-def check(path, spec) -> CheckResult:
+def check(path, spec, layout: str | None = None, track: str | None = None) -> CheckResult:
     """Judge ``path`` against every requirement of ``spec``. A spec that needs to know where
     the dialogue is (dialogue-gated loudness, ACX room tone) runs the detector (loads torch);
     where its weights are missing, those requirements fail and say why."""
@@ -52,10 +55,10 @@ def check(path, spec) -> CheckResult:
         from dxkit.models import WeightsError
 
         try:
-            mask = detect(path).active
+            mask = detect(path, layout=layout, track=track).active
         except WeightsError:
             mask = None
-    return _check(path, spec, mask)
+    return _check(path, spec, mask, layout, track)
 
 
 def __getattr__(name: str):

@@ -61,21 +61,42 @@ def cmd_measure(args) -> int:
 
     from dxkit.models import WeightsError
 
+    tracks = _tracks(args)
     try:
-        m = measure(args.file, dialogue=args.dialogue)
+        measured = [(name, measure(args.file, dialogue=args.dialogue, layout=args.layout, track=track))
+                    for name, track in tracks]
     except WeightsError as exc:  # --dialogue without the detector's weights
         return _usage_error(f"--dialogue needs the dialogue detector: {exc}")
-    data = m.to_json()
     if args.json:
+        data = measured[0][1].to_json() if tracks[0][1] is None else \
+            {"tracks": [{"track": name, **m.to_json()} for name, m in measured]}
         print(json.dumps(data))
         return EXIT_OK
-    for key, label, unit in MEASURE_ROWS:
-        value = data[key]
-        if key.startswith("dialogue") and not args.dialogue:
-            continue
-        note = " (none: under 400 ms, or silent)" if value is None and key == "integrated_lufs" else ""
-        print(f"{label:<32} {_fmt(value):>9} {unit}{note}")
+    for name, m in measured:
+        if name is not None:
+            print(f"track {name}:")
+        data = m.to_json()
+        for key, label, unit in MEASURE_ROWS:
+            value = data[key]
+            if key.startswith("dialogue") and not args.dialogue:
+                continue
+            note = " (none: under 400 ms, or silent)" if value is None and key == "integrated_lufs" else ""
+            print(f"{label:<32} {_fmt(value):>9} {unit}{note}")
     return EXIT_OK
+
+
+def _tracks(args) -> list[tuple[str | None, str | None]]:
+    """What ``measure`` reads: (name, --track value) of each of a recorder's tracks when the file
+    is tracks and no --track is given, else the one selection (None, args.track)."""
+    from dxkit.deliver.audio import probe
+    from dxkit.deliver.layout import of_file
+
+    if args.track is not None:
+        return [(None, args.track)]
+    layout = of_file(probe(args.file), args.layout)
+    if not layout.tracks:
+        return [(None, None)]
+    return [(name, str(i + 1)) for i, name in enumerate(layout.roles)]
 
 
 def cmd_detect(args) -> int:
@@ -88,7 +109,7 @@ def cmd_detect(args) -> int:
         return _usage_error(str(exc))
     if getattr(net, "family", "") != "activity":
         return _usage_error(f"{args.network} is not a dialogue detector")
-    activity = detect(args.file, net)
+    activity = detect(args.file, net, layout=args.layout, track=args.track)
     stretches = activity.segments()
     if args.json:
         print(json.dumps({"file": args.file, "network": args.network, "frame_s": 0.01,
@@ -141,7 +162,7 @@ def cmd_specs(args) -> int:
 def cmd_check(args) -> int:
     from dxkit import check
 
-    result = check(args.file, args.spec)
+    result = check(args.file, args.spec, layout=args.layout, track=args.track)
     if args.json:
         print(json.dumps(result.to_json()))
     else:
@@ -169,10 +190,11 @@ def cmd_deliver(args) -> int:
         from dxkit.models import WeightsError
 
         try:
-            dialogue = detect(args.input).active
+            dialogue = detect(args.input, layout=args.layout, track=args.track).active
         except WeightsError as exc:  # the detector's weights are missing
             return _usage_error(f"spec {spec.name} needs the dialogue detector: {exc}")
     result = deliver(args.input, args.output, spec, highpass_hz=args.highpass, leveler=args.leveler,
+                     layout=args.layout, track=args.track,
                      dialogue=dialogue)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -197,7 +219,8 @@ def _restore_settings(args):
 
     chain = parse_chain(args.chain)
     return Settings(chain, resolve_strength(chain, parse_strength(args.strength, chain), args.spec), args.spec,
-                    args.device, args.precision)
+                    args.device, args.precision, layout=args.layout, channels=args.channels, track=args.track,
+                    highpass_hz=args.highpass, bit_depth=args.bit_depth)
 
 
 def _restore_jobs(args, suffix: str):
@@ -355,8 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Measure a file per ITU-R BS.1770-5 and EBU Tech 3341/3342: integrated, "
                                    "momentary and short-term maxima (10 ms hop), LRA, true peak (4x), "
                                    "sample peak, unweighted RMS and noise floor.")
-    p.add_argument("file", help="audio file (WAV, FLAC, MP3, ...; 8-192 kHz; mono, stereo, 5.1, 7.1)")
-    p.add_argument("--json", action="store_true", help="print one JSON object with stable keys")
+    p.add_argument("file", help="audio file (WAV, FLAC, MP3, ...; 8-192 kHz; mono, stereo, 3.0, 5.x, 7.1, "
+                                "or a recorder's tracks: each measured on its own)")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object with stable keys (for tracks: {"tracks": [{"track", ...}]})')
+    _channel_options(p)
     p.add_argument("--dialogue", action="store_true",
                    help="also find the dialogue (the detector) and measure its loudness: dialogue_lufs and "
                         "dialogue_fraction (null without this flag, or dialogue_lufs where there is no dialogue)")
@@ -369,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help='print {"file", "network", "frame_s", "dialogue_fraction", "segments": [{"start_s", "end_s"}]}')
     p.add_argument("--network", default="activity", help="the detector's weights (default: the shipped one)")
+    _channel_options(p)
     p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("specs", help="list the delivery specs and their limits",
@@ -383,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spec", required=True, help="spec name (see `dxkit specs`) or path to a YAML file")
     p.add_argument("--json", action="store_true",
                    help='print {"spec", "passed", "requirements": [{"name", "measured", "limit", "passed"}]}')
+    _channel_options(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("deliver", help="mix, normalise, limit and encode a file to a spec, then verify it",
@@ -393,7 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output file; its extension must match the spec")
     p.add_argument("--spec", required=True, help="spec name (see `dxkit specs`) or path to a YAML file")
     p.add_argument("--report", metavar="DIR", help="write <output>.qc.json and <output>.qc.html here")
-    p.add_argument("--highpass", type=float, metavar="HZ", help="dialogue high-pass in Hz (0 = off; default: spec's)")
+    p.add_argument("--highpass", type=float, metavar="HZ",
+                   help="dialogue high-pass in Hz, never on the LFE (default: none, unless a spec file asks)")
+    _channel_options(p)
     lev = p.add_mutually_exclusive_group()
     lev.add_argument("--leveler", dest="leveler", action="store_true", default=None, help="ride level (default: spec's)")
     lev.add_argument("--no-leveler", dest="leveler", action="store_false", help="no leveler")
@@ -402,8 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("restore", help="take noise, reverb and plosive pops out of dialogue with the networks",
                        description="Run the restoration networks on files, in the order given, streamed in "
-                                   "bounded memory, then write a 48 kHz 32-bit float WAV at the input's level and "
-                                   "length (--spec none) or deliver the restored audio to a spec.")
+                                   "bounded memory (at 48 kHz inside), then write a WAV at the input's rate, bit depth, "
+                                   "level and length with its bext and iXML metadata (--spec none), or deliver "
+                                   "the restored audio to a spec. In a 3.0/5.x/7.1 mix only the dialogue channel "
+                                   "is restored; the others, the LFE among them, pass through untouched.")
     p.add_argument("input", nargs="+", help="audio file(s) to restore (never modified)")
     p.add_argument("-o", "--output", required=True,
                    help="output file (.wav with --spec none), or a folder (required with several inputs)")
@@ -466,8 +498,27 @@ def _raise_open_file_limit() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def _channel_options(p, restore: bool = False) -> None:
+    from dxkit.deliver.layout import NAMES
+
+    p.add_argument("--layout", choices=NAMES,
+                   help="what the channels are, where the file's channel mask or count does not say "
+                        "(a lying mask, film order, a recorder's tracks)")
+    p.add_argument("--track", metavar="NAME|N[,..]",
+                   help="of a recorder's tracks, the one (or stereo pair) to " +
+                        ("deliver with --spec" if restore else "use") + " (default: its mix track)")
+
+
 def _restore_options(p) -> None:
     p.add_argument("--spec", default="none", help="delivery spec after restoring, or none (default)")
+    _channel_options(p, restore=True)
+    p.add_argument("--channels", metavar="C|N[,..]",
+                   help="the channels to restore, by role (C, L, R, ...), track name or number (default: the "
+                        "centre of a 3.0/5.x/7.1 mix, every channel otherwise); the others pass through untouched")
+    p.add_argument("--bit-depth", choices=("same", "16", "24", "float"), default="same",
+                   help="--spec none: the output's bit depth (default: the input's; the rate is always the input's)")
+    p.add_argument("--highpass", type=float, metavar="HZ",
+                   help="with --spec: the dialogue high-pass before delivery, never on the LFE (default: 80; 0 = off)")
     p.add_argument("--chain", default="deplosive,denoise,dereverb",
                    help="networks to run, in order: names or .safetensors files (default: %(default)s)")
     p.add_argument("--strength", metavar="NAME=DB,...",

@@ -176,6 +176,8 @@ def settings_fingerprint(settings: Settings) -> str:
                                                                     sort_keys=True, default=str)
     digest.update(json.dumps({"chain": settings.chain, "strength": settings.strength, "spec": spec_text,
                               "precision": settings.precision or "auto", "reports": settings.reports,
+                              "layout": settings.layout, "channels": settings.channels, "track": settings.track,
+                              "highpass_hz": settings.highpass_hz, "bit_depth": settings.bit_depth,
                               "version": __version__}, sort_keys=True).encode())
     return digest.hexdigest()
 

@@ -84,22 +84,28 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
                  chain: list[str] | str = DEFAULT_CHAIN, strength: dict[str, float | None] | None = None,
                  spec: str = "none", *, sample_rate: int | None = None, device: str = "auto",
                  precision: str | None = None, report: str | os.PathLike | None = None,
-                 ) -> RestoreResult | np.ndarray:
+                 layout: str | None = None, channels: str | None = None, track: str | None = None,
+                 highpass_hz: float | None = None, bit_depth: str = "same") -> RestoreResult | np.ndarray:
     """Restore ``source`` with ``chain`` (a list, or ``"deplosive,denoise"``), streamed in bounded
     memory. ``source`` is a path, or an array ``[C, T]`` (or ``[T]``) with its ``sample_rate``.
     ``strength`` maps a network to its attenuation limit in dB, or to None for full strength; the
     shipped denoise and dereverb run at ``DEFAULT_STRENGTH_DB`` (12 dB) unless it says otherwise
     or ``spec`` limits the noise floor (``settings.resolve_strength``).
 
-    With ``spec="none"`` the output is a 48 kHz 32-bit float WAV at the input's level and length;
-    with a spec name or file it is restored, then delivered to it (``result.delivery``), and
-    ``report`` names a folder for its QC report. An array with no ``output`` comes back as a
-    ``[C, T']`` float32 array at 48 kHz. Raises
+    With ``spec="none"`` the output is a WAV at the input's rate, level and length, in its bit
+    depth (or ``bit_depth``: "16", "24", "float"), with its ``bext`` and iXML; with a spec name
+    or file it is restored, then delivered to it (``result.delivery``; ``track`` picks a
+    recorder's track, ``highpass_hz`` the dialogue high-pass, 80 Hz by default), and ``report``
+    names a folder for its QC report. ``layout`` says what the channels are where the file does
+    not (``deliver/layout.py``); ``channels`` which to restore (default: a mix's centre, every
+    channel otherwise), the others pass through untouched. An array with no ``output`` comes
+    back as a ``[C, T']`` float32 array at 48 kHz. Raises
     AudioInputError or OutputError (nothing is written then), ValueError for bad options."""
     started = time.perf_counter()
     chain = parse_chain(chain) if isinstance(chain, str) else list(chain)
     settings = Settings(chain, resolve_strength(chain, strength, spec), spec, device, precision, reports=report is not None,
-                        report_dir=None if report is None else Path(report))
+                        report_dir=None if report is None else Path(report), layout=layout, channels=channels,
+                        track=track, highpass_hz=highpass_hz, bit_depth=bit_depth)
     if isinstance(source, np.ndarray):
         if sample_rate is None:
             raise ValueError("restore(array) needs its sample_rate")
@@ -113,7 +119,8 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
         with scratch_file(output.parent, output.name + ".input.wav") as tmp:
             sf.write(tmp, audio.T, sample_rate, subtype="FLOAT", format="WAV")
             result = restore_file(tmp, output, chain, strength, spec, device=device, precision=precision,
-                                  report=report)
+                                  report=report, layout=layout, channels=channels, track=track,
+                                  highpass_hz=highpass_hz, bit_depth=bit_depth)
         result.source = Path("<array>")
         return result
     if output is None:

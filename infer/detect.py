@@ -2,7 +2,8 @@
 memory, one decision per 10 ms.
 
 The file is read block by block, mixed to one signal (the centre channel of a 3.0, 5.0, 5.1 or
-7.1 file, where dialogue lives by convention; the mean of the channels otherwise), resampled to
+7.1 mix, where dialogue lives by convention; the mean of the channels otherwise: mono, stereo, a
+recorder's tracks; ``deliver/layout.py``), resampled to
 16 kHz and cut into pieces of ``PIECE_FRAMES`` frames that overlap by the network's view
 either side, so each frame gets the same probability as in one pass over the whole file
 (tested). A frame is dialogue where its probability reaches ``THRESHOLD``; then gaps under
@@ -21,6 +22,7 @@ import torch
 
 from dxkit import models
 from dxkit.deliver.audio import AudioInfo, probe, read_blocks
+from dxkit.deliver.layout import layout_of, of_file, selection
 from dxkit.deliver.dialogue import drop_short, fill_gaps, segments
 from dxkit.models.activity import HOP, RATE
 
@@ -30,7 +32,6 @@ FILL_GAP_S = 0.2
 SHORTEST_S = 0.1
 PIECE_FRAMES = 6000  # 60 s of frames through the network at a time
 FRAME_S = 0.01
-CENTRE = {3: 2, 5: 2, 6: 2, 8: 2}  # channel count -> the centre channel's index (WAV order)
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,10 @@ def decide(probability: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     return drop_short(active, round(SHORTEST_S / FRAME_S))
 
 
-def _voice(block: np.ndarray) -> np.ndarray:
-    """The one signal detection listens to, from a ``[C, T]`` block."""
-    channels = block.shape[0]
-    return block[CENTRE[channels]] if channels in CENTRE else block.mean(axis=0)
+def _voice(block: np.ndarray, channels: tuple[int, ...]) -> np.ndarray:
+    """The one signal detection listens to, from a ``[C, T]`` block: the mean of ``channels``
+    (``Layout.dialogue``: a mix's centre, else every channel)."""
+    return block[channels[0]] if len(channels) == 1 else block[list(channels)].mean(axis=0)
 
 
 class Detector:
@@ -99,10 +100,12 @@ class Detector:
         return np.concatenate(self._out) if self._out else np.zeros(0, np.float32)
 
 
-def detect_array(audio: np.ndarray, sample_rate: int, net: torch.nn.Module | None = None) -> DialogueActivity:
-    """Dialogue in ``audio`` (``[C, T]`` or ``[T]`` at ``sample_rate``), one value per 10 ms."""
+def detect_array(audio: np.ndarray, sample_rate: int, net: torch.nn.Module | None = None,
+                 layout: str | None = None) -> DialogueActivity:
+    """Dialogue in ``audio`` (``[C, T]`` or ``[T]`` at ``sample_rate``; its channels a mix by
+    their count, or ``layout``), one value per 10 ms."""
     audio = np.asarray(audio, np.float32)
-    voice = _voice(audio) if audio.ndim == 2 else audio
+    voice = _voice(audio, layout_of(audio.shape[0], given=layout).dialogue) if audio.ndim == 2 else audio
     frames = len(voice) * 100 // sample_rate
     mono = soxr.resample(voice, sample_rate, RATE, quality="HQ").astype(np.float32) if sample_rate != RATE else voice
     detector = Detector(net or models.load(NETWORK))
@@ -111,14 +114,21 @@ def detect_array(audio: np.ndarray, sample_rate: int, net: torch.nn.Module | Non
     return DialogueActivity(probability, decide(probability))
 
 
-def detect(path: str | os.PathLike, net: torch.nn.Module | None = None) -> DialogueActivity:
-    """Dialogue in the audio file at ``path``, streamed, one value per 10 ms of the file."""
+def detect(path: str | os.PathLike, net: torch.nn.Module | None = None, layout: str | None = None,
+           track: str | None = None) -> DialogueActivity:
+    """Dialogue in the audio file at ``path``, streamed, one value per 10 ms of the file;
+    ``layout`` where the file's channel mask or count does not say what its channels are;
+    ``track``: listen to that one of a recorder's tracks (else to all of them)."""
     info: AudioInfo = probe(path)
+    lay = of_file(info, layout)
+    if track is not None:
+        info, lay = selection(info, lay, track)
+    channels = lay.dialogue
     detector = Detector(net or models.load(NETWORK))
     resampler = soxr.ResampleStream(info.sample_rate, RATE, 1, dtype="float32", quality="HQ") \
         if info.sample_rate != RATE else None
     for block in read_blocks(info):
-        voice = np.ascontiguousarray(_voice(block))
+        voice = np.ascontiguousarray(_voice(block, channels))
         detector.push(resampler.resample_chunk(voice) if resampler else voice)
     tail = resampler.resample_chunk(np.zeros(0, np.float32), last=True) if resampler else np.zeros(0, np.float32)
     detector.push(tail, last=True)

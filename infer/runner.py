@@ -26,27 +26,29 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
-import soundfile as sf
 import soxr
 import torch
 
 from dxkit import models
-from dxkit.deliver import specs
+from dxkit.deliver import __version__, specs
 from dxkit.deliver.audio import (AudioInfo, atomic_path, check_output_path, first_line, probe, read_blocks,
                                  scratch_file)
-from dxkit.deliver.delivery import DeliveryResult, deliver
+from dxkit.deliver.bwf import WavMetadata, read_metadata, write_metadata
+from dxkit.deliver.delivery import DeliveryResult, deliver, restoration_text
 from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError
+from dxkit.deliver.layout import Layout, layout_of
 from dxkit.deliver.meter import Meter
+from dxkit.deliver.mixing import DIALOGUE_HIGHPASS_HZ
 from dxkit.deliver.report import write_report
 from dxkit.deliver.spectrum import SpectrumSketch
 
 from .detect import detect
 from .devices import default_precision, resolve_device
+from .restored import RestoredWriter, output_depth
 from .settings import Job, Settings
 from .stream import Lane, Stream
 
 RATE = 48000
-WAV_LIMIT_BYTES = 4 * 2 ** 30 - 2 ** 20  # a RIFF WAV cannot hold more; larger outputs are RF64
 LENGTH_SLACK = 64  # samples a resampler may fall short of the header's length at the very end
 FILES_PER_DESCRIPTOR_BUDGET = 3  # an open file holds its decoder, its sink and a spare
 
@@ -71,12 +73,16 @@ class _File:
     job: Job
     info: AudioInfo
     stack: contextlib.ExitStack  # holds the output's temporary file until it is renamed or removed
-    scratch: Path
+    scratch: Path  # what the writer writes
+    layout: Layout
+    metadata: WavMetadata  # the input's
+    restored: tuple[int, ...]  # the channels the networks restore; the others pass through
+    final: Path | None = None  # --spec none with metadata: the scratch goes here with it
     lanes: list[Lane] = field(default_factory=list)
-    blocks: Iterator[np.ndarray | None] | None = None
+    blocks: Iterator[tuple[np.ndarray, np.ndarray] | None] | None = None  # (as read, at 48 kHz)
     received: Meter | None = None  # with a spec: the take as received, at 48 kHz, for the report's "before"
     received_sketch: SpectrumSketch | None = None  # ... and its spectrogram, when reports are written
-    sink: sf.SoundFile | None = None
+    writer: RestoredWriter | None = None
     reading: cf.Future | None = None
     delivering: cf.Future | None = None
 
@@ -161,14 +167,15 @@ class Runner:
             if file.reading is None or not file.reading.done():
                 continue
             try:
-                block = file.reading.result()
+                blocks = file.reading.result()
                 file.reading = None
-                last = block is None
+                last = blocks is None
                 if last:
                     self._check_length(file)
-                for channel, lane in enumerate(file.lanes):
-                    self.stream.push(lane, np.zeros(0, np.float32) if last else block[channel], last=last)
+                for channel, lane in zip(file.restored, file.lanes):
+                    self.stream.push(lane, np.zeros(0, np.float32) if last else blocks[1][channel], last=last)
                 if not last:
+                    file.writer.through(blocks[1] if self.spec is not None else blocks[0])
                     file.reading = reader.submit(next, file.blocks, None)
             except Exception as exc:  # noqa: BLE001 - a decoder, resampler or length problem
                 self._fail(file.job, live, exc, on_outcome)
@@ -186,17 +193,19 @@ class Runner:
                     raise AudioInputError(f"{file.job.source}: the networks produced NaN or Inf")
                 pieces = [self.stream.take(lane) for lane in file.lanes]
                 if pieces[0].size:
-                    file.sink.write(np.stack(pieces, axis=1))
+                    file.writer.restored(np.stack(pieces))
                     self.seconds_restored += pieces[0].size / RATE
                     self.on_progress(self.seconds_restored)
                     progressed = True
                 if not all(lane.done for lane in file.lanes):
                     continue
-                file.sink.close()
+                file.writer.close()
                 self._close_lanes(file)
                 if self.spec is not None:
                     file.delivering = delivery.submit(self._deliver, file)
                     continue
+                if file.final is not None:
+                    self._write_metadata(file)
                 file.stack.close()  # renames the finished WAV onto the output
             except Exception as exc:  # noqa: BLE001 - a full disk, an unwritable folder, NaN
                 self._fail(file.job, live, exc, on_outcome)
@@ -228,28 +237,57 @@ class Runner:
         check_output_path(job.source, job.output)
         wanted = ".wav" if self.spec is None else self.spec.output.suffix
         if job.output.suffix.lower() != wanted:
-            what = "a 48 kHz float WAV" if self.spec is None else f"{self.spec.output.container.upper()} ({self.spec.name})"
+            what = "a WAV" if self.spec is None else f"{self.spec.output.container.upper()} ({self.spec.name})"
             raise OutputError(f"{job.output}: this writes {what}; name the output *{wanted}")
-        if self.spec is not None and info.channels > 8:
-            raise AudioInputError(f"{job.source}: {info.channels} channels; delivery handles up to 8")
+        metadata = read_metadata(job.source)
+        layout = layout_of(info.channels, metadata.channel_mask, metadata.ixml, self.settings.layout, str(job.source))
+        restored = layout.pick(self.settings.channels) if self.settings.channels else layout.dialogue
         length = max(1, round(info.frames * RATE / info.sample_rate))
         stack = contextlib.ExitStack()
-        if self.spec is None:
+        final = None
+        if self.spec is None:  # the input's rate and depth, its metadata
+            rate, depth, frames = info.sample_rate, output_depth(info, self.settings.bit_depth), info.frames
             scratch = stack.enter_context(atomic_path(job.output))
-        else:
+            if self._carried(info, layout, metadata, depth) is not None:
+                final = scratch
+                scratch = stack.enter_context(scratch_file(job.output.parent, job.output.name + ".restored.wav"))
+        else:  # a 48 kHz float WAV to deliver from
+            rate, depth, frames = RATE, 32, length
             scratch = stack.enter_context(scratch_file(job.output.parent, job.output.name + ".restored.wav"))
-        file = _File(job, info, stack, scratch)
-        live.append(file)  # from here on, a failure or an interrupt removes the temporary file
-        big = length * info.channels * 4 > WAV_LIMIT_BYTES
-        file.sink = sf.SoundFile(scratch, "w", RATE, info.channels, subtype="FLOAT", format="RF64" if big else "WAV")
-        stack.callback(file.sink.close)  # runs before the rename (the stack unwinds in reverse)
+        file = _File(job, info, stack, scratch, layout, metadata, restored, final)
+        live.append(file)  # from here on, a failure or an interrupt removes the temporary files
+        file.writer = RestoredWriter(scratch, info.channels, restored, rate, depth, frames)
+        stack.callback(file.writer.discard)  # runs before the rename (the stack unwinds in reverse)
         file.blocks = _conformed(info)
         if self.spec is not None:
-            file.received = Meter(RATE, info.channels, overs_above_dbtp=self.spec.true_peak_max_dbtp)
+            file.received = Meter(RATE, info.channels, overs_above_dbtp=self.spec.true_peak_max_dbtp,
+                                  weights=layout.weights)
             file.received_sketch = SpectrumSketch(RATE, length) if self.settings.reports else None
             file.blocks = _metered(file.blocks, file.received, file.received_sketch)
-        file.lanes = [self.stream.open(length) for _ in range(info.channels)]
+        file.lanes = [self.stream.open(length) for _ in restored]
         return file
+
+    def _history(self, rate: int, depth: int, channels: int) -> str:
+        """The EBU R98 coding history line for what restore did."""
+        mode = {1: "mono", 2: "stereo"}.get(channels, "multichannel")
+        return (f"A=PCM,F={rate},W={depth},M={mode},T=dxkit {__version__} restore: "
+                f"{restoration_text(self.restoration)}\r\n")
+
+    def _carried(self, info: AudioInfo, layout: Layout, metadata: WavMetadata, depth: int) -> WavMetadata | None:
+        """The metadata of a --spec none output: the input's ``bext`` (with a coding history
+        line) and iXML, and the layout's channel mask for 3 channels or more; None if none."""
+        carried = metadata.carried(1.0, self._history(info.sample_rate, depth, info.channels))
+        mask = (layout.mask or None) if info.channels >= 3 else metadata.channel_mask
+        if carried.bext is None and carried.ixml is None and mask is None:
+            return None
+        return WavMetadata(carried.bext, carried.ixml, mask)
+
+    def _write_metadata(self, file: _File) -> None:
+        depth = output_depth(file.info, self.settings.bit_depth)
+        try:
+            write_metadata(file.scratch, file.final, self._carried(file.info, file.layout, file.metadata, depth))
+        except OSError as exc:
+            raise OutputError(f"{file.job.output}: write failed ({exc.strerror or exc})") from None
 
     def _check_length(self, file: _File) -> None:
         received = file.lanes[0].places[0].received
@@ -263,8 +301,14 @@ class Runner:
         ``before`` is the take as received, ``restored`` what delivery started from."""
         # A spec that needs the dialogue (dialogue-gated loudness, room tone) finds it in the
         # restored file, what delivery measures.
-        dialogue = detect(file.scratch).active if self.spec.needs_dialogue else None
-        result = deliver(file.scratch, file.job.output, self.spec, dialogue=dialogue)
+        layout = "tracks" if file.layout.tracks else file.layout.name
+        dialogue = detect(file.scratch, layout=layout).active if self.spec.needs_dialogue else None
+        metadata = file.metadata.carried(RATE / file.info.sample_rate, self._history(RATE, 32, file.info.channels))
+        highpass = self.settings.highpass_hz
+        if highpass is None:
+            highpass = DIALOGUE_HIGHPASS_HZ if self.spec.highpass_hz is None else self.spec.highpass_hz
+        result = deliver(file.scratch, file.job.output, self.spec, highpass_hz=highpass, dialogue=dialogue,
+                         layout=layout, track=self.settings.track, metadata=metadata)
         result = replace(result, source=file.job.source, before=file.received.result(), restored=result.before,
                          spectrogram_before=file.received_sketch.result() if file.received_sketch else None,
                          restoration=self.restoration,
@@ -298,29 +342,30 @@ class Runner:
             file.stack.__exit__(type(exc), exc, exc.__traceback__)
 
 
-def _metered(blocks: Iterator[np.ndarray | None], meter: Meter, sketch: SpectrumSketch | None
-             ) -> Iterator[np.ndarray | None]:
-    """``blocks`` as they are, each also measured (on the reader's thread)."""
+def _metered(blocks: Iterator[tuple[np.ndarray, np.ndarray] | None], meter: Meter, sketch: SpectrumSketch | None
+             ) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
+    """``blocks`` as they are, the 48 kHz one of each also measured (on the reader's thread)."""
     for block in blocks:
         if block is not None:
-            meter.add(block)
+            meter.add(block[1])
             if sketch is not None:
-                sketch.add(block)
+                sketch.add(block[1])
         yield block
 
 
-def _conformed(info: AudioInfo) -> Iterator[np.ndarray | None]:
-    """The file's blocks at 48 kHz (``[C, T]`` float32), then None."""
+def _conformed(info: AudioInfo) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
+    """The file's blocks as read and at 48 kHz (``[C, T]`` float32, the same array at 48 kHz;
+    the two may differ in length), then None."""
     resampler = None if info.sample_rate == RATE else soxr.ResampleStream(
         info.sample_rate, RATE, info.channels, dtype="float32", quality="VHQ")
     for block in read_blocks(info):
         if resampler is None:
-            yield block
+            yield block, block
         else:
-            yield np.ascontiguousarray(resampler.resample_chunk(block.T).T)
+            yield block, np.ascontiguousarray(resampler.resample_chunk(block.T).T)
     if resampler is not None:
         tail = resampler.resample_chunk(np.zeros((0, info.channels), np.float32), last=True)
         if tail.size:
-            yield np.ascontiguousarray(tail.T)
+            yield np.zeros((info.channels, 0), np.float32), np.ascontiguousarray(tail.T)
     while True:
         yield None

@@ -44,6 +44,11 @@ class Settings:
     chunk_frames: int = CHUNK_FRAMES
     reports: bool = False  # with a spec: write each file's QC report (.qc.json, .qc.html) ...
     report_dir: Path | None = None  # ... into this folder (None: beside the file)
+    layout: str | None = None  # what the channels are, where the file does not say (deliver/layout.py)
+    channels: str | None = None  # the channels to restore (default: a mix's centre, else all)
+    track: str | None = None  # with a spec: the recorder's track to deliver (default: its mix track)
+    highpass_hz: float | None = None  # with a spec: the dialogue high-pass (None: 80 Hz unless the spec says)
+    bit_depth: str = "same"  # --spec none: "same" as the input, "16", "24" or "float"
 
     def check_device(self) -> None:
         """Raise ValueError, in one line, if this machine lacks the device or it cannot run the

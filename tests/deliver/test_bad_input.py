@@ -44,7 +44,7 @@ CASES = {
     "shorter than 400 ms": (lambda p: write(p, sine(1000, -20, 0.3), 48000), "no integrated loudness"),
     "NaN": (make_nan, "NaN or Inf"),
     "missing": (lambda p: None, "no such file"),
-    "four channels": (lambda p: write(p, programme(seconds=2, channels=4), 48000), "unknown layout"),
+    "four channels": (lambda p: write(p, programme(seconds=2, channels=4), 48000), "with no mix track; choose one with --track"),
 }
 
 

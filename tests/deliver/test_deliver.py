@@ -79,16 +79,36 @@ def test_leveler_lowers_loudness_range(tmp_path, source):
     assert levelled.after.lra_lu < plain.after.lra_lu - 3
 
 
-def test_highpass_removes_rumble(tmp_path):
+def level_at(y: np.ndarray, rate: int, hz: float) -> float:
+    """dB of the ``hz`` line in ``y`` (one channel), skipping the first and last second."""
+    spectrum = np.abs(np.fft.rfft(y[rate:-rate]))
+    freqs = np.fft.rfftfreq(y[rate:-rate].shape[0], 1 / rate)
+    return 20 * math.log10(spectrum[np.argmin(np.abs(freqs - hz))])
+
+
+@pytest.mark.parametrize("highpass, drop_db", [(None, 0.0), (80.0, -10.0)])
+def test_delivery_keeps_the_low_end_unless_asked_for_a_highpass(tmp_path, highpass, drop_db):
     rumble = sine(30, -20, 10) + sine(1000, -20, 10)
     src = write(tmp_path / "r.wav", np.stack([rumble, rumble]), 48000)
     out = tmp_path / "o.wav"
-    deliver(src, out, "ebu-r128")
+    deliver(src, out, "ebu-r128", highpass_hz=highpass)
     y, rate = sf.read(str(out))
-    spectrum = np.abs(np.fft.rfft(y[rate:-rate, 0]))
-    freqs = np.fft.rfftfreq(y[rate:-rate].shape[0], 1 / rate)
-    at = lambda f: spectrum[np.argmin(np.abs(freqs - f))]  # noqa: E731
-    assert 20 * math.log10(at(30) / at(1000)) < -10  # was 0 dB before delivery
+    change = level_at(y[:, 0], rate, 30) - level_at(y[:, 0], rate, 1000)  # 0 dB before delivery
+    if highpass is None:
+        assert abs(change) < 0.1
+    else:
+        assert change < drop_db
+
+
+def test_the_lfe_is_never_highpassed(tmp_path):
+    bass, voice = sine(50, -20, 10), sine(1000, -20, 10)
+    silent = np.zeros_like(voice)
+    src = write(tmp_path / "m.wav", np.stack([silent, silent, voice, bass, silent, silent]), 48000)
+    out = tmp_path / "o.wav"
+    deliver(src, out, "ebu-r128", highpass_hz=120)
+    y, rate = sf.read(str(out))
+    change = level_at(y[:, 3], rate, 50) - level_at(y[:, 2], rate, 1000)
+    assert abs(change) < 0.1
 
 
 @pytest.mark.parametrize("rate, channels, subtype", [

@@ -10,7 +10,8 @@ from dxkit.deliver import delivery, specs
 from dxkit.deliver.audio import probe
 from dxkit.deliver.limiter import predicted_gain_db
 from dxkit.deliver.meter import Meter
-from dxkit.deliver.mixing import leveler_curve
+from dxkit.deliver.layout import BY_COUNT, MIXES
+from dxkit.deliver.mixing import DIALOGUE_HIGHPASS_HZ, leveler_curve
 
 DIALOGUE = Path(__file__).resolve().parents[2] / "data" / "examples" / "dialogue.flac"
 
@@ -31,12 +32,13 @@ def test_plan_lands_where_the_render_does(name):
     info = probe(DIALOGUE)
     spec = specs.load(name)
     ceiling = spec.render_ceiling_dbtp - delivery.PEAK_MARGIN_DB
-    _, planning, _ = delivery._analyse(info, spec.highpass_hz, spec.true_peak_max_dbtp)
+    lay = MIXES[BY_COUNT[info.channels]]
+    _, planning, _ = delivery._analyse(info, DIALOGUE_HIGHPASS_HZ, spec.true_peak_max_dbtp, lay)
     curve = leveler_curve(planning.k_power_10ms, planning.subblock_frames, info.sample_rate)
     gain, foreseen = delivery._planned_gain(planning, curve, delivery.Gauge(spec), ceiling, spec.target)
     assert foreseen
     meter = Meter(spec.output.sample_rate, info.channels)
-    reduction = delivery._render(info, spec, delivery.Plan(spec.highpass_hz, curve, gain, ceiling), meter.add)
+    reduction = delivery._render(info, spec, delivery.Plan(DIALOGUE_HIGHPASS_HZ, curve, gain, ceiling, lay), meter.add)
     rendered = delivery.Gauge(spec).loudness(meter.result())
     assert reduction > 4  # the limiter works
     assert abs(rendered - spec.target) < 0.15

@@ -27,24 +27,30 @@ def transparent(tmp_path_factory) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("rate,channels", [(48000, 1), (44100, 2), (16000, 1)])
-def test_restored_file_is_48k_float_as_long_and_aligned(tmp_path, transparent, rate, channels):
-    src = Path(write(tmp_path / "in.wav", programme(3.0, rate, channels=channels), rate))
+@pytest.mark.parametrize("rate,channels,subtype", [(48000, 1, "FLOAT"), (44100, 2, "PCM_24"), (16000, 1, "PCM_16")])
+def test_restored_file_keeps_the_inputs_rate_depth_length_and_alignment(tmp_path, transparent, rate, channels, subtype):
+    """--spec none replaces the take in its session: the networks run at 48 kHz inside and the
+    file comes back at the input's rate and depth, as long, not delayed."""
+    src = Path(write(tmp_path / "in.wav", programme(3.0, rate, channels=channels), rate, subtype))
     out = tmp_path / "out.wav"
     result = restore_file(src, out, [transparent])
     info = sf.info(out)
-    assert (info.samplerate, info.subtype, info.channels) == (48000, "FLOAT", channels)
-    assert info.frames == round(sf.info(src).frames * 48000 / rate)
+    assert (info.samplerate, info.subtype, info.channels, info.frames) == (rate, subtype, channels, sf.info(src).frames)
     restored, _ = sf.read(out, always_2d=True)
     original, _ = sf.read(src, always_2d=True)
-    if rate == 48000:
-        assert np.max(np.abs(restored - original)) < 1e-4  # same level, no delay
-    else:
-        ref = np.interp(np.arange(info.frames) * rate / 48000, np.arange(len(original)), original[:, 0])
-        lags = range(-5, 6)
-        scores = [np.dot(np.roll(restored[:, 0], k), ref) for k in lags]
-        assert lags[int(np.argmax(scores))] == 0
+    lags = range(-5, 6)
+    scores = [np.dot(np.roll(restored[:, 0], k), original[:, 0]) for k in lags]
+    assert lags[int(np.argmax(scores))] == 0
+    middle = slice(rate // 10, -rate // 10)  # the resamplers' edges aside
+    assert np.max(np.abs(restored[middle] - original[middle])) < (1e-4 if rate == 48000 else 2e-3)
     assert result.seconds_audio == pytest.approx(3.0, abs=0.01)
+
+
+def test_bit_depth_can_be_chosen(tmp_path, transparent):
+    src = Path(write(tmp_path / "in.wav", programme(1.0, 48000, channels=1), 48000, "PCM_16"))
+    for choice, subtype in (("float", "FLOAT"), ("24", "PCM_24"), ("same", "PCM_16")):
+        restore_file(src, tmp_path / f"{choice}.wav", [transparent], bit_depth=choice)
+        assert sf.info(tmp_path / f"{choice}.wav").subtype == subtype
 
 
 def test_chain_runs_in_the_order_given_and_strength_reaches_the_network(tmp_path, transparent):
@@ -115,7 +121,7 @@ def test_output_over_input_and_wrong_extension_are_refused(tmp_path):
     src = Path(write(tmp_path / "in.wav", programme(1.0, 48000, channels=1), 48000))
     assert _cli(src, "-o", src, "--chain", "debug").returncode == 2
     run = _cli(src, "-o", tmp_path / "out.flac", "--chain", "debug")
-    assert run.returncode == 2 and "float WAV" in run.stderr
+    assert run.returncode == 2 and "this writes a WAV" in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
 
 
@@ -144,7 +150,7 @@ def test_restore_an_array_with_its_rate(tmp_path, transparent):
         dxkit.restore(x, chain=[transparent])
     result = dxkit.restore(x, tmp_path / "out.wav", [transparent], sample_rate=44100)
     written, rate = sf.read(tmp_path / "out.wav", always_2d=True)
-    assert rate == 48000 and np.max(np.abs(written.T - out)) < 1e-6
+    assert rate == 44100 and written.shape == (44100, 2)  # the array's own rate and length
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"] and result.seconds_audio == pytest.approx(1.0)
 
 
