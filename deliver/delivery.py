@@ -22,6 +22,7 @@ import soxr
 from . import __version__
 from .audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
 from .bwf import Bext, WavMetadata, read_metadata, write_metadata
+from .tags import bext_tags, write_tags
 from .dialogue import dialogue_loudness, with_dialogue
 from .requirements import NO_INTEGRATED, Requirement, evaluate, passed
 from .encode import Encoder
@@ -488,8 +489,10 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         requirements = evaluate(after, spec, spec.output.container)
         carried = _carried(metadata, spec, info, lay, lay is not found, after, warnings)
         try:
-            if carried is not None:
+            if isinstance(carried, WavMetadata):
                 write_metadata(render_path, final, carried)
+            elif carried:
+                write_tags(render_path, final, spec.output.container, carried)
             else:
                 os.replace(render_path, final)
         except OSError as exc:
@@ -501,18 +504,20 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
 
 
 def _carried(metadata: WavMetadata, spec: Spec, info: AudioInfo, layout: Layout, picked: bool,
-             after: Measurement, warnings: list[str]) -> WavMetadata | None:
-    """What goes into a WAV output beyond its samples: the input's ``bext`` (or a new one for a
-    BWF spec) with the delivered loudness; its iXML, unless a track was picked out (it lists the
-    recorder's tracks); the layout's channel mask for 3 channels or more. None for FLAC and
-    MP3, with a warning when the input had metadata they cannot hold."""
-    if spec.output.container != "wav":
-        if metadata.bext or metadata.ixml:
-            warnings.append(f"{spec.output.container.upper()} cannot hold the input's bext/iXML chunks: its "
-                            "time reference and metadata are not in the delivered file")
-        return None
+             after: Measurement, warnings: list[str]) -> WavMetadata | dict[str, str] | None:
+    """What goes into the output beyond its samples. WAV: the input's ``bext`` (or a new one for
+    a BWF spec) with the delivered loudness; its iXML, unless a track was picked out (it lists
+    the recorder's tracks); the layout's channel mask for 3 channels or more. FLAC and MP3,
+    which hold no chunks: the ``bext``'s time reference and description as tags (``tags.py``),
+    with a warning. None where there is nothing to add."""
     history = _coding_history(spec, info.channels)
     carried = metadata.carried(spec.output.sample_rate / info.sample_rate, history)
+    if spec.output.container != "wav":
+        if metadata.bext or metadata.ixml:
+            warnings.append(f"{spec.output.container.upper()} cannot hold the input's bext/iXML chunks: its time "
+                            "reference and description are in the file's tags (TIME_REFERENCE, DESCRIPTION), "
+                            "the rest of the metadata is not")
+        return bext_tags(carried.bext) if carried.bext else None
     bext = carried.bext
     if bext is None and spec.output.bwf:
         bext = Bext.new(f"dxkit delivery to {spec.name}", "dxkit").carried(1.0, history)

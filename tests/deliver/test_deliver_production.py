@@ -120,8 +120,14 @@ def test_a_bwf_keeps_its_metadata_through_delivery(tmp_path):
     assert tags["time_reference"] == str(HOUR_48K) and tags["comment"] == "Scene 12 take 3"
     assert "delivery to ebu-r128" in tags["coding_history"]
     assert chunks(out)[b"iXML"].rstrip(b"\0") == document
-    result = deliver(src, tmp_path / "out.mp3", "podcast")
-    assert any("cannot hold the input's bext/iXML" in w for w in result.warnings)
+    for spec, rate in (("podcast", 44100), ("spotify", 44100)):  # MP3, FLAC: the time reference as a tag
+        out = tmp_path / f"out{specs.load(spec).output.suffix}"
+        result = deliver(src, out, spec)
+        assert any("cannot hold the input's bext/iXML" in w for w in result.warnings)
+        tags = {k.upper(): v for k, v in ffprobe_tags(out).items() if isinstance(k, str)}
+        assert tags["TIME_REFERENCE"] == str(3600 * rate)
+        assert tags.get("DESCRIPTION", tags.get("COMMENT")) == "Scene 12 take 3"  # ffprobe calls FLAC's "comment"
+        assert result.after.frames == sf.info(str(out)).frames == round(4.0 * rate)  # still decodes whole
 
 
 def test_rf64_files_carry_their_metadata_both_ways(tmp_path, monkeypatch):
@@ -138,3 +144,11 @@ def test_rf64_files_carry_their_metadata_both_ways(tmp_path, monkeypatch):
     assert out.read_bytes()[:4] == b"RF64"
     assert ffprobe_tags(out)["time_reference"] == str(HOUR_48K)
     assert np.array_equal(sf.read(str(out))[0], sf.read(plain)[0])
+
+
+@pytest.mark.parametrize("channels, expected", [(3, "3.0"), (5, "5.0(side)"), (6, "5.1"), (8, "7.1")])
+def test_every_mix_is_written_with_its_channel_mask(tmp_path, channels, expected):
+    src = write(tmp_path / "in.wav", programme(3.0, 48000, channels=channels), 48000, "PCM_24")
+    out = tmp_path / "out.wav"
+    deliver(src, out, "ebu-r128")
+    assert ffprobe_tags(out)["channel_layout"] == expected  # read by ffprobe from the mask
