@@ -2,8 +2,8 @@
 
 The programmes are those of the test (``dialogue_check.programmes``) built from files of the
 training corpus that training left out (``data/validation/activity.txt``, given to
-``data.exclude``) and General MIDI music rendered with another seed than the training music
-(``gm_music.py``). Each weight file gets a score: the mean F1 of the conditions with dialogue
+``data.exclude``), General MIDI music rendered with another seed than the training music
+(``gm_music.py``), and babble made of the validation voices (``activity.babble``). Each weight file gets a score: the mean F1 of the conditions with dialogue
 minus the mean false-alarm share of those without; the best is printed last.
 
     python -m dxkit.train.activity_validation --shared ../shared/data --music VAL_MUSIC_DIR \\
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .activity import babble
 from .dialogue_check import RATE, Condition, chain, ours, programmes, read, run
 
 LIST = Path(__file__).resolve().parents[1] / "data" / "validation" / "activity.txt"
@@ -49,10 +50,12 @@ def conditions(shared: Path, music_dir: Path) -> list[Condition]:
     music = [read(p) for p in sorted(music_dir.glob("*.flac"))]
     if not music:
         raise SystemExit(f"error: no .flac music in {music_dir}")
+    speech = find(shared, names["speech"])
+    crowd = babble(np.random.default_rng(0), [read(p) for p in speech], int(SECONDS_ALONE * RATE))
     alone = [("music alone", chain(music[1:], int(SECONDS_ALONE * RATE))),
-             ("effects alone", chain([read(p) for p in find(shared, names["effects"])], int(SECONDS_ALONE * RATE)))]
-    return programmes(find(shared, names["speech"]), [read(p) for p in find(shared, names["ambiences"])],
-                      music[0], alone)
+             ("effects alone", chain([read(p) for p in find(shared, names["effects"])], int(SECONDS_ALONE * RATE))),
+             ("babble alone", crowd)]
+    return programmes(speech, [read(p) for p in find(shared, names["ambiences"])], music[0], alone)
 
 
 def main() -> None:

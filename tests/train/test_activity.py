@@ -44,3 +44,15 @@ def test_synthetic_music_is_unit_rms_and_deterministic():
     a = synthetic(np.random.default_rng(3), RATE)
     b = synthetic(np.random.default_rng(3), RATE)
     assert np.array_equal(a, b) and np.sqrt(np.mean(a.astype(np.float64) ** 2)) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_babble_is_a_crowd_at_unit_rms():
+    from dxkit.train.activity import babble
+
+    rng = np.random.default_rng(0)
+    clips = [np.sin(np.arange(3 * 48000) * (0.01 + 0.002 * i)).astype(np.float32) for i in range(5)]
+    crowd = babble(rng, clips, 48000 * 2)
+    assert crowd.shape == (96000,) and np.sqrt(np.mean(crowd ** 2)) == pytest.approx(1.0, rel=1e-3)
+    frames = crowd[:96000 // 480 * 480].reshape(-1, 480)
+    assert (np.sqrt(np.mean(frames ** 2, axis=1)) > 0.05).mean() > 0.9  # voices overlap: hardly a pause
+    assert np.array_equal(babble(np.random.default_rng(0), clips, 96000), crowd)
