@@ -272,7 +272,7 @@ def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray]
     for block in read_blocks(info):
         x = hp.process(block) if hp else block
         times = (position + np.arange(x.shape[1])) / info.sample_rate
-        x = (x * (plan.leveler.at(times) * static)).astype(np.float32)
+        x = x * (plan.leveler.at(times) * static).astype(np.float32)  # float32 throughout: no copy back
         position += x.shape[1]
         if resampler:
             x = resampler.resample_chunk(np.ascontiguousarray(x.T)).T
