@@ -3,7 +3,8 @@
 The programmes are those of the test (``dialogue_check.programmes``) built from files of the
 training corpus that training left out (``data/validation/activity.txt``, given to
 ``data.exclude``), General MIDI music rendered with another seed than the training music
-(``gm_music.py``), and babble made of the validation voices (``activity.babble``). Each weight file gets a score: the mean F1 of the conditions with dialogue
+(``gm_music.py``), and babble made of half the validation voices (``activity.babble``), alone
+and under the other half's dialogue. Each weight file gets a score: the mean F1 of the conditions with dialogue
 minus the mean false-alarm share of those without; the best is printed last.
 
     python -m dxkit.train.activity_validation --shared ../shared/data --music VAL_MUSIC_DIR \\
@@ -18,10 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from .activity import babble
-from .dialogue_check import RATE, Condition, chain, ours, programmes, read, run
+from .dialogue_check import RATE, Condition, chain, dialogue, loop, ours, programmes, read, run, unit
+from .levels import active_rms
 
 LIST = Path(__file__).resolve().parents[1] / "data" / "validation" / "activity.txt"
 SECONDS_ALONE = 60.0
+BABBLE_UNDER_DB = 5  # dialogue over a crowd of other voices, this many dB above it
 
 
 def sections(path: Path = LIST) -> dict[str, list[str]]:
@@ -51,11 +54,15 @@ def conditions(shared: Path, music_dir: Path) -> list[Condition]:
     if not music:
         raise SystemExit(f"error: no .flac music in {music_dir}")
     speech = find(shared, names["speech"])
-    crowd = babble(np.random.default_rng(0), [read(p) for p in speech], int(SECONDS_ALONE * RATE))
+    half = len(speech) // 2  # the crowd's voices are not the dialogue's
+    crowd = babble(np.random.default_rng(0), [read(p) for p in speech[half:]], int(SECONDS_ALONE * RATE))
     alone = [("music alone", chain(music[1:], int(SECONDS_ALONE * RATE))),
              ("effects alone", chain([read(p) for p in find(shared, names["effects"])], int(SECONDS_ALONE * RATE))),
              ("babble alone", crowd)]
-    return programmes(speech, [read(p) for p in find(shared, names["ambiences"])], music[0], alone)
+    cases = programmes(speech, [read(p) for p in find(shared, names["ambiences"])], music[0], alone)
+    voices, labels = dialogue(speech[:half])
+    under = voices + loop(unit(crowd), len(voices)) * active_rms(voices) * 10 ** (-BABBLE_UNDER_DB / 20)
+    return cases + [Condition(f"babble under ({BABBLE_UNDER_DB} dB)", under.astype(np.float32), labels)]
 
 
 def main() -> None:

@@ -143,8 +143,6 @@ def test_unknown_spec_and_bad_spec_file(tmp_path, capsys):
     bad.write_text("loudness: {target: -23}\n")
     code, err = run_deliver(capsys, src, tmp_path / "o.wav", spec=str(bad))
     assert code == 2 and "output" in err
-    code, err = run_deliver(capsys, src, tmp_path / "o.wav", spec="netflix")
-    assert code == 2 and "not available yet" in err
 
 
 def test_user_spec_file_works(tmp_path, capsys):

@@ -169,6 +169,19 @@ def test_delivery_aims_the_dialogue_at_target_or_the_programme_at_the_fallback(t
         assert written.integrated_lufs > -20  # the bed is far louder: a plain meter would have turned it all down
 
 
+def test_the_netflix_preset_puts_the_dialogue_at_minus_27(tmp_path):
+    import soundfile as sf
+
+    from dxkit.deliver import delivery
+
+    mix, _, mask = lines_and_bed(seconds=20.0)
+    sf.write(tmp_path / "take.wav", mix, RATE, subtype="FLOAT")
+    result = delivery.deliver(tmp_path / "take.wav", tmp_path / "out.wav", "netflix", dialogue=mask)
+    assert result.passed
+    assert libebur128_dialogue_lufs(tmp_path / "out.wav", mask) == pytest.approx(-27.0, abs=0.1)
+    assert libebur128(tmp_path / "out.wav")["true_peak_dbtp"] <= -2.0
+
+
 def test_a_dialogue_gated_delivery_without_a_mask_says_what_it_needs(tmp_path):
     import soundfile as sf
 
