@@ -46,7 +46,9 @@ def _centi(value: float | None) -> int:
 
 
 def _text(raw: bytes) -> str:
-    return raw.split(b"\0")[0].decode("ascii", "replace")
+    # Tech 3285 asks for ASCII; recorders write other 8-bit text too. Latin-1 maps every byte to
+    # one character and back, so whatever was there is copied unchanged.
+    return raw.split(b"\0")[0].decode("latin-1")
 
 
 @dataclass(frozen=True)
@@ -80,30 +82,44 @@ class Bext:
         loudness = {name: None if v == UNUSED or version < 2 else v / 100 for name, v in zip(LOUDNESS_FIELDS, fields[9:14])}
         return cls(*(_text(v) for v in fields[:5]), time_reference=fields[5] | fields[6] << 32, version=version,
                    umid=fields[8] if version >= 1 else b"", loudness=loudness,
-                   coding_history=body[BEXT_FIXED:].split(b"\0")[0].decode("ascii", "replace"))
+                   coding_history=_text(body[BEXT_FIXED:]))
 
     def chunk(self) -> bytes:
         """The complete chunk (id, size, body, pad byte), as version 2."""
         body = struct.pack(
             BEXT_FORMAT,
-            self.description.encode("ascii", "replace")[:256],
-            self.originator.encode("ascii", "replace")[:32],
-            self.originator_reference.encode("ascii", "replace")[:32],
-            self.origination_date.encode("ascii", "replace")[:10],
-            self.origination_time.encode("ascii", "replace")[:8],
+            self.description.encode("latin-1", "replace")[:256],
+            self.originator.encode("latin-1", "replace")[:32],
+            self.originator_reference.encode("latin-1", "replace")[:32],
+            self.origination_date.encode("latin-1", "replace")[:10],
+            self.origination_time.encode("latin-1", "replace")[:8],
             self.time_reference & 0xFFFFFFFF, self.time_reference >> 32 & 0xFFFFFFFF, 2, self.umid[:64],
             *(_centi(self.loudness.get(name)) for name in LOUDNESS_FIELDS),
             b"",
-        ) + self.coding_history.encode("ascii", "replace")
+        ) + self.coding_history.encode("latin-1", "replace")
         return _chunk(b"bext", body)
 
-    def carried(self, ratio: float, history_line: str) -> Bext:
-        """This ``bext`` on a file written at ``ratio`` times the rate: the time reference
-        rescaled to the same instant, a line added to the coding history."""
+    def carried(self, from_rate: int, to_rate: int, history_line: str) -> Bext:
+        """This ``bext`` on a file written at ``to_rate`` from one at ``from_rate``: the time
+        reference at the same instant (to the nearest sample, in integers), a line added to the
+        coding history, and no loudness values (they described the other file)."""
         history = self.coding_history
         if history and not history.endswith("\r\n"):
             history += "\r\n"
-        return replace(self, time_reference=round(self.time_reference * ratio), coding_history=history + history_line)
+        return replace(self, time_reference=rescaled(self.time_reference, from_rate, to_rate),
+                       coding_history=history + history_line, loudness={})
+
+
+def rescaled(samples: int, from_rate: int, to_rate: int) -> int:
+    """A position in samples at ``from_rate`` as the nearest sample at ``to_rate`` (halves up)."""
+    return (samples * to_rate + from_rate // 2) // from_rate
+
+
+def coding_history(rate: int, depth: int | None, channels: int, text: str) -> str:
+    """One EBU R98 coding history line: A=algorithm, F=rate, W=word length, M=mode, T=text."""
+    mode = {1: "mono", 2: "stereo"}.get(channels, "multichannel")
+    word = "" if depth is None else f"W={depth},"
+    return f"A=PCM,F={rate},{word}M={mode},T={text}\r\n"
 
 
 @dataclass(frozen=True)
@@ -113,26 +129,33 @@ class WavMetadata:
     bext: Bext | None = None
     ixml: bytes | None = None
     channel_mask: int | None = None  # None where ``fmt `` is not WAVE_FORMAT_EXTENSIBLE
+    rate: int | None = None  # the rate the time reference counts at, where not the file's own
 
-    def carried(self, ratio: float, history_line: str) -> WavMetadata:
-        """This metadata on a file written at ``ratio`` times the rate (see ``Bext.carried``)."""
-        bext = self.bext.carried(ratio, history_line) if self.bext else None
+    def carried(self, from_rate: int, to_rate: int, history_line: str) -> WavMetadata:
+        """This metadata on a file written at ``to_rate`` from one at ``from_rate`` (``rate``
+        where set; see ``Bext.carried``); iXML's mirror of the time reference and its file
+        sample rate follow."""
+        from_rate = self.rate or from_rate
+        bext = self.bext.carried(from_rate, to_rate, history_line) if self.bext else None
         ixml = self.ixml
-        if ixml is not None and bext is not None and ratio != 1:
-            ixml = ixml_time_reference(ixml, bext.time_reference)
-        return replace(self, bext=bext, ixml=ixml)
+        if ixml is not None and from_rate != to_rate:
+            ixml = ixml_rate(ixml, to_rate, None if bext is None else bext.time_reference)
+        return replace(self, bext=bext, ixml=ixml, rate=None)
 
 
 def _chunk(cid: bytes, body: bytes) -> bytes:
     return cid + struct.pack("<I", len(body)) + body + (b"\0" if len(body) % 2 else b"")
 
 
-def ixml_time_reference(ixml: bytes, samples: int) -> bytes:
-    """``ixml`` with the time reference it mirrors from ``bext`` (BWF_TIME_REFERENCE_LOW and
-    _HIGH, iXML 2.x) set to ``samples``; the rest of the text is left as it was."""
-    for name, value in (("LOW", samples & 0xFFFFFFFF), ("HIGH", samples >> 32)):
-        ixml = re.sub(rb"(<BWF_TIME_REFERENCE_%s>)[^<]*(</BWF_TIME_REFERENCE_%s>)" % (name.encode(), name.encode()),
-                      rb"\g<1>%d\g<2>" % value, ixml)
+def ixml_rate(ixml: bytes, rate: int, time_reference: int | None) -> bytes:
+    """``ixml`` for a file at ``rate``: its FILE_SAMPLE_RATE, and the time reference it mirrors
+    from ``bext`` (BWF_TIME_REFERENCE_LOW and _HIGH, iXML 2.x); the rest of the text is left as
+    it was (TIMESTAMP_* state their own rate; DIGITIZER_SAMPLE_RATE is the recorder's)."""
+    fields = [("FILE_SAMPLE_RATE", rate)]
+    if time_reference is not None:
+        fields += [("BWF_TIME_REFERENCE_LOW", time_reference & 0xFFFFFFFF), ("BWF_TIME_REFERENCE_HIGH", time_reference >> 32)]
+    for name, value in fields:
+        ixml = re.sub(rb"(<%s>)[^<]*(</%s>)" % (name.encode(), name.encode()), rb"\g<1>%d\g<2>" % value, ixml)
     return ixml
 
 
@@ -140,9 +163,9 @@ def _chunks(f: BinaryIO, file_size: int) -> tuple[bool, list[tuple[bytes, int, i
     """Whether the file is RF64, and (id, data offset, data size) of each of its chunks."""
     f.seek(0)
     head = f.read(12)
-    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-        raise ValueError("not a RIFF/WAVE or RF64 file")
-    rf64 = head[:4] == b"RF64"
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
+        raise NotWave("not a RIFF/WAVE, RF64 or BW64 file")
+    rf64 = head[:4] != b"RIFF"  # BW64 (ITU-R BS.2088) lays out its ds64 as RF64 does
     sizes: dict[bytes, int] = {}
     chunks = []
     pos = 12
@@ -151,7 +174,11 @@ def _chunks(f: BinaryIO, file_size: int) -> tuple[bool, list[tuple[bytes, int, i
         cid, size = struct.unpack("<4sI", f.read(8))
         if cid == b"ds64" and rf64:
             body = f.read(size)
+            if len(body) < 28:
+                raise ValueError(f"its ds64 chunk holds {len(body)} bytes, fewer than 28")
             _, sizes[b"data"], _, count = struct.unpack("<QQQI", body[:28])
+            if len(body) < 28 + 12 * count:
+                raise ValueError(f"its ds64 chunk lists {count} sizes it does not hold")
             for i in range(count):
                 tid, tsize = struct.unpack("<4sQ", body[28 + 12 * i:40 + 12 * i])
                 sizes[tid] = tsize
@@ -162,15 +189,45 @@ def _chunks(f: BinaryIO, file_size: int) -> tuple[bool, list[tuple[bytes, int, i
     return rf64, chunks
 
 
-def read_metadata(path: str | Path) -> WavMetadata:
-    """The ``bext``, ``iXML`` and channel mask of a WAV or RF64 file (nothing for other files);
-    raises AudioInputError for a ``bext`` shorter than its fixed part or an iXML that is not XML."""
+class NotWave(ValueError):
+    """The file is not RIFF/WAVE, RF64 or BW64 (so it has none of this metadata)."""
+
+
+def read_metadata(path: str | Path, strict: bool = True) -> WavMetadata:
+    """The ``bext``, ``iXML`` and channel mask of a WAV, RF64 or BW64 file (nothing for other
+    files). ``strict`` (to copy them): raises AudioInputError for a ``bext`` shorter than its
+    fixed part, an iXML that is not XML or a malformed ``ds64``; otherwise (to read the file's
+    layout) such metadata is left out."""
     path = Path(path)
+    try:
+        return _read_metadata(path)
+    except AudioInputError:
+        if strict:
+            raise
+    with open(path, "rb") as f:
+        _, chunks = _chunks(f, path.stat().st_size)
+        fmt = next(((o, n) for cid, o, n in chunks if cid == b"fmt "), None)
+        body = b""
+        if fmt is not None:
+            f.seek(fmt[0])
+            body = f.read(fmt[1])
+    return WavMetadata(channel_mask=_mask(body))
+
+
+def _mask(fmt: bytes) -> int | None:
+    if len(fmt) >= 24 and struct.unpack("<H", fmt[:2])[0] == EXTENSIBLE:
+        return struct.unpack("<I", fmt[20:24])[0]
+    return None
+
+
+def _read_metadata(path: Path) -> WavMetadata:
     with open(path, "rb") as f:
         try:
             _, chunks = _chunks(f, path.stat().st_size)
-        except ValueError:
+        except NotWave:
             return WavMetadata()
+        except (ValueError, struct.error) as exc:
+            raise AudioInputError(f"{path}: {exc} (a damaged RF64 header)") from None
         found: dict[bytes, bytes] = {}
         for cid, offset, length in chunks:
             if cid in (b"bext", b"iXML", b"fmt ") and cid not in found:
@@ -185,11 +242,7 @@ def read_metadata(path: str | Path) -> WavMetadata:
         except ElementTree.ParseError as exc:
             raise AudioInputError(f"{path}: its iXML chunk is not XML ({exc}); dxkit will not copy broken "
                                   "metadata (remove the chunk or repair the file)") from None
-    fmt = found.get(b"fmt ", b"")
-    mask = None
-    if len(fmt) >= 24 and struct.unpack("<H", fmt[:2])[0] == EXTENSIBLE:
-        mask = struct.unpack("<I", fmt[20:24])[0]
-    return WavMetadata(bext, ixml, mask)
+    return WavMetadata(bext, ixml, _mask(found.get(b"fmt ", b"")))
 
 
 def extensible_fmt(fmt: bytes, mask: int) -> bytes:
@@ -260,15 +313,3 @@ def _copy(fin: BinaryIO, fout: BinaryIO, offset: int, left: int) -> None:
             raise OSError("the source WAV ended early")
         fout.write(data)
         left -= len(data)
-
-
-def read_bext(path: str | Path) -> dict | None:
-    """The ``bext`` fields of a WAV file as a dict (loudness values in dB/LU), or None."""
-    bext = read_metadata(path).bext
-    if bext is None:
-        return None
-    out = {name: getattr(bext, name) for name in ("description", "originator", "originator_reference",
-                                                   "origination_date", "origination_time", "time_reference",
-                                                   "version", "coding_history")}
-    out.update({name: bext.loudness.get(name) for name in LOUDNESS_FIELDS})
-    return out

@@ -21,7 +21,7 @@ import soxr
 
 from . import __version__
 from .audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks, scratch_file
-from .bwf import Bext, WavMetadata, read_metadata, write_metadata
+from .bwf import Bext, WavMetadata, coding_history, read_metadata, write_metadata
 from .tags import bext_tags, write_tags
 from .dialogue import dialogue_loudness, with_dialogue
 from .requirements import NO_INTEGRATED, Requirement, evaluate, passed
@@ -58,11 +58,12 @@ MP3_PEAK_PRIOR_DB = 0.0
 class Plan:
     """The gains a render applies."""
 
-    highpass_hz: float  # 0: none; never on the LFE
+    highpass_hz: float  # 0: none
     leveler: GainCurve
     gain_db: float
     ceiling_dbtp: float
     layout: Layout = MIXES["stereo"]  # what the channels are: their meter weights, the LFE
+    unfiltered: tuple[int, ...] = ()  # channels the high-pass leaves alone: the LFE, a mix's M&E
 
 
 @dataclass
@@ -177,12 +178,12 @@ class Gauge:
         return integrated_from_subblocks(k_power_10ms, sub_len)
 
 
-def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float, layout: Layout
+def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float, layout: Layout, unfiltered: tuple[int, ...] = ()
              ) -> tuple[Measurement, Measurement, Spectrogram]:
     """One pass over the input: its own measurement, and the high-passed one to plan from (the
     same one when there is no high-pass)."""
     raw = Meter(info.sample_rate, info.channels, overs_above_dbtp=tp_limit, weights=layout.weights)
-    hp = _highpass(highpass_hz, info.sample_rate, layout)
+    hp = _highpass(highpass_hz, info.sample_rate, layout.channels, unfiltered)
     filtered = Meter(info.sample_rate, info.channels, true_peak=False, weights=layout.weights) if hp else None
     sketch = SpectrumSketch(info.sample_rate, info.frames)
     for block in read_blocks(info):
@@ -194,9 +195,9 @@ def _analyse(info: AudioInfo, highpass_hz: float, tp_limit: float, layout: Layou
     return measured, filtered.result() if hp else measured, sketch.result()
 
 
-def _highpass(hz: float, sample_rate: int, layout: Layout) -> Highpass | None:
-    """The dialogue high-pass, on every channel but the LFE; None at 0 Hz."""
-    return Highpass(hz, sample_rate, layout.channels, keep=() if layout.lfe is None else (layout.lfe,)) if hz else None
+def _highpass(hz: float, sample_rate: int, channels: int, unfiltered: tuple[int, ...]) -> Highpass | None:
+    """The dialogue high-pass, on every channel but ``unfiltered``; None at 0 Hz."""
+    return Highpass(hz, sample_rate, channels, keep=unfiltered) if hz and len(unfiltered) < channels else None
 
 
 def _planned_gain(m: Measurement, curve: GainCurve, gauge: Gauge, ceiling_dbtp: float,
@@ -261,7 +262,7 @@ def _render(info: AudioInfo, spec: Spec, plan: Plan, sink: Callable[[np.ndarray]
     limiter's largest gain reduction in dB."""
     out_rate = spec.output.sample_rate
     channels = info.channels
-    hp = _highpass(plan.highpass_hz, info.sample_rate, plan.layout)
+    hp = _highpass(plan.highpass_hz, info.sample_rate, channels, plan.unfiltered)
     resampler = None
     if out_rate != info.sample_rate:
         resampler = soxr.ResampleStream(info.sample_rate, out_rate, channels, dtype="float32",
@@ -419,14 +420,15 @@ def check_paths(source: Path, output: Path, spec: Spec) -> AudioInfo:
 def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | str,
             highpass_hz: float | None = None, leveler: bool | None = None,
             dialogue: np.ndarray | None = None, layout: str | None = None,
-            track: str | None = None, metadata: WavMetadata | None = None) -> DeliveryResult:
+            track: str | None = None, metadata: WavMetadata | None = None,
+            highpass_channels: tuple[int, ...] | None = None) -> DeliveryResult:
     """Deliver ``source`` to ``spec`` as ``output``; measured on the decoded file written.
 
     ``dialogue`` is the input's dialogue mask (one value per 10 ms, ``dxkit.detect``): a
     dialogue-gated spec needs it (and raises without it), a spec with ``room_tone`` judges
     the room tone with it (and fails that requirement without it), and the leveler rides it.
-    ``highpass_hz``: the dialogue high-pass (default: the spec's; the presets have none); never
-    on the LFE. ``layout`` says what the channels are where the file's channel mask or count
+    ``highpass_hz``: the dialogue high-pass (default: the spec's; the presets have none), on
+    ``highpass_channels`` (default: all), never on the LFE. ``layout`` says what the channels are where the file's channel mask or count
     does not (``layout.NAMES``). A recorder's tracks are delivered one at a time: ``track``
     names one (or a pair, as stereo) by name or number; without it, the recorder's mix track.
 
@@ -457,7 +459,9 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     use_leveler = spec.leveler if leveler is None else leveler
     ceiling_limit = spec.render_ceiling_dbtp
 
-    before, planning, spectrum_before = _analyse(info, hp_hz, spec.true_peak_max_dbtp, lay)
+    unfiltered = tuple(c for c in range(info.channels) if c == lay.lfe or
+                       (highpass_channels is not None and c not in highpass_channels))
+    before, planning, spectrum_before = _analyse(info, hp_hz, spec.true_peak_max_dbtp, lay, unfiltered)
     if dialogue is not None:
         dialogue = np.asarray(dialogue, bool)
         before = with_dialogue(before, dialogue)
@@ -478,7 +482,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     if planned is None:
         raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
     gain, foreseen = planned
-    plan = Plan(hp_hz, curve, gain, ceiling_limit - PEAK_MARGIN_DB, lay)
+    plan = Plan(hp_hz, curve, gain, ceiling_limit - PEAK_MARGIN_DB, lay, unfiltered)
     if plan.gain_db > 20:
         warnings.append(f"gain of {plan.gain_db:+.1f} dB raises the noise floor by as much; "
                         "denoise first (dxkit restore)")
@@ -507,20 +511,21 @@ def _carried(metadata: WavMetadata, spec: Spec, info: AudioInfo, layout: Layout,
              after: Measurement, warnings: list[str]) -> WavMetadata | dict[str, str] | None:
     """What goes into the output beyond its samples. WAV: the input's ``bext`` (or a new one for
     a BWF spec) with the delivered loudness; its iXML, unless a track was picked out (it lists
-    the recorder's tracks); the layout's channel mask for 3 channels or more. FLAC and MP3,
-    which hold no chunks: the ``bext``'s time reference and description as tags (``tags.py``),
-    with a warning. None where there is nothing to add."""
-    history = _coding_history(spec, info.channels)
-    carried = metadata.carried(spec.output.sample_rate / info.sample_rate, history)
+    the recorder's tracks); for 3 channels or more the layout's channel mask (0, "no speakers",
+    for film order and tracks). FLAC and MP3, which hold no chunks: the ``bext``'s time reference
+    and description as tags (``tags.py``), with a warning. None where there is nothing to add."""
+    history = coding_history(spec.output.sample_rate, spec.output.bit_depth, info.channels,
+                             f"dxkit {__version__} delivery to {spec.name}")
+    carried = metadata.carried(info.sample_rate, spec.output.sample_rate, history)
     if spec.output.container != "wav":
         if metadata.bext or metadata.ixml:
-            warnings.append(f"{spec.output.container.upper()} cannot hold the input's bext/iXML chunks: its time "
-                            "reference and description are in the file's tags (TIME_REFERENCE, DESCRIPTION), "
-                            "the rest of the metadata is not")
+            kept = "its time reference and description are in the file's tags (TIME_REFERENCE, DESCRIPTION), " \
+                "the rest is not" if metadata.bext else "none of it is in the delivered file"
+            warnings.append(f"{spec.output.container.upper()} cannot hold the input's bext/iXML chunks: {kept}")
         return bext_tags(carried.bext) if carried.bext else None
     bext = carried.bext
     if bext is None and spec.output.bwf:
-        bext = Bext.new(f"dxkit delivery to {spec.name}", "dxkit").carried(1.0, history)
+        bext = Bext.new(f"dxkit delivery to {spec.name}", "dxkit").carried(1, 1, history)
     if bext is not None:
         bext = replace(bext, loudness={"loudness_value": after.integrated_lufs, "loudness_range": after.lra_lu,
                                        "max_true_peak_level": after.true_peak_dbtp,
@@ -530,15 +535,7 @@ def _carried(metadata: WavMetadata, spec: Spec, info: AudioInfo, layout: Layout,
     if picked and ixml is not None:
         ixml = None
         warnings.append("the input's iXML lists the recorder's tracks: not carried into a file of one of them")
-    mask = layout.mask if layout.mask and layout.channels >= 3 else None
+    mask = layout.mask if layout.channels >= 3 else None
     if bext is None and ixml is None and mask is None:
         return None
     return WavMetadata(bext, ixml, mask)
-
-
-def _coding_history(spec: Spec, channels: int) -> str:
-    # EBU R98 coding history line: A=algorithm, F=rate, W=word length, M=mode, T=text.
-    mode = {1: "mono", 2: "stereo"}.get(channels, "multichannel")
-    return (f"A=PCM,F={spec.output.sample_rate},W={spec.output.bit_depth},M={mode},"
-            f"T=dxkit {__version__} delivery to {spec.name}\r\n")
-

@@ -113,8 +113,11 @@ def track_names(ixml: bytes | None, channels: int) -> list[str] | None:
     if listing is None:
         return None
     names = [str(i + 1) for i in range(channels)]
-    for track in listing.findall("TRACK"):
-        index, name = track.findtext("CHANNEL_INDEX", "").strip(), track.findtext("NAME", "").strip()
+    for order, track in enumerate(listing.findall("TRACK")):
+        # INTERLEAVE_INDEX is the channel's place in the file; CHANNEL_INDEX the recorder's
+        # track number, the same unless tracks were disarmed (iXML 2.x); else the list's order
+        index = (track.findtext("INTERLEAVE_INDEX") or track.findtext("CHANNEL_INDEX") or str(order + 1)).strip()
+        name = track.findtext("NAME", "").strip()
         if index.isdigit() and 1 <= int(index) <= channels and name:
             names[int(index) - 1] = name
     return names
@@ -126,7 +129,8 @@ def layout_of(channels: int, mask: int | None = None, ixml: bytes | None = None,
     iXML, or ``given`` (a name of ``NAMES``); raises AudioInputError where they disagree."""
     prefix = f"{where}: " if where else ""
     names = track_names(ixml, channels)
-    if names and channels >= 3 and given is None and not all(n.upper() in SPEAKER_NAMES for n in names):
+    named = [n for i, n in enumerate(names or []) if n != str(i + 1)]
+    if named and channels >= 3 and given is None and not all(n.upper() in SPEAKER_NAMES for n in named):
         return tracks(names)  # a recorder's track list outranks a mask some tool added on the way
     if given is not None:
         if given == "tracks":
@@ -136,11 +140,13 @@ def layout_of(channels: int, mask: int | None = None, ixml: bytes | None = None,
         if MIXES[given].channels != channels:
             raise AudioInputError(f"{prefix}layout {given} has {MIXES[given].channels} channels; the file has {channels}")
         return MIXES[given]
+    if mask and channels <= 2 and bin(mask).count("1") == channels and mask not in BY_MASK:
+        mask = None  # mono on another speaker, a front-centre pair...: mono and stereo by their count
     if mask:  # 0: the file names no speakers
         if bin(mask).count("1") != channels:
             raise AudioInputError(f"{prefix}its channel mask 0x{mask:X} names {bin(mask).count('1')} speakers but the "
                                   f"file has {channels} channels; say what it is with --layout ({', '.join(NAMES)})")
-        if mask not in BY_MASK:
+        if mask not in BY_MASK:  # quad, 6.1, 7.1.4...
             raise AudioInputError(f"{prefix}its channel mask 0x{mask:X} is not a layout dxkit knows; "
                                   f"say what it is with --layout ({', '.join(NAMES)})")
         return MIXES[BY_MASK[mask]]
@@ -151,7 +157,7 @@ def layout_of(channels: int, mask: int | None = None, ixml: bytes | None = None,
 
 def of_file(info: AudioInfo, given: str | None = None) -> Layout:
     """The layout of the file ``info`` describes (its channel mask and iXML, or ``given``)."""
-    metadata = read_metadata(info.path)
+    metadata = read_metadata(info.path, strict=False)
     return layout_of(info.channels, metadata.channel_mask, metadata.ixml, given, str(info.path))
 
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-from .bwf import Bext
+from .bwf import COPY_BYTES, Bext
 
-COPY_BYTES = 1 << 20
 VORBIS_COMMENT = 4
 
 

@@ -218,6 +218,10 @@ def _restore_settings(args):
     from dxkit.infer import Settings, parse_chain, parse_strength, resolve_strength
 
     chain = parse_chain(args.chain)
+    if args.spec == "none" and (args.track is not None or args.highpass is not None):
+        raise ValueError("--track and --highpass are for the delivery: give --spec, or leave them out")
+    if args.spec != "none" and args.bit_depth != "same":
+        raise ValueError(f"--bit-depth is for --spec none; spec {args.spec} sets the delivered file's format")
     return Settings(chain, resolve_strength(chain, parse_strength(args.strength, chain), args.spec), args.spec,
                     args.device, args.precision, layout=args.layout, channels=args.channels, track=args.track,
                     highpass_hz=args.highpass, bit_depth=args.bit_depth)
@@ -499,11 +503,10 @@ def _raise_open_file_limit() -> None:
 
 
 def _channel_options(p, restore: bool = False) -> None:
-    from dxkit.deliver.layout import NAMES
-
-    p.add_argument("--layout", choices=NAMES,
-                   help="what the channels are, where the file's channel mask or count does not say "
-                        "(a lying mask, film order, a recorder's tracks)")
+    p.add_argument("--layout", metavar="LAYOUT",
+                   help="what the channels are, where the file's channel mask or count does not say (a lying "
+                        "mask, film order, a recorder's tracks): mono, stereo, 3.0, 5.0, 5.1, 7.1, 5.1-film, "
+                        "7.1-film or tracks")
     p.add_argument("--track", metavar="NAME|N[,..]",
                    help="of a recorder's tracks, the one (or stereo pair) to " +
                         ("deliver with --spec" if restore else "use") + " (default: its mix track)")

@@ -113,6 +113,8 @@ def restore_file(source: str | os.PathLike | np.ndarray, output: str | os.PathLi
         if output is None:
             if spec != "none" or report is not None:
                 raise ValueError("restore(array) delivers to a spec only into an output file: give output")
+            if layout is not None or channels is not None:
+                raise ValueError("restore(array) with no output restores every channel: give output to choose")
             return run_chain(audio, sample_rate, chain, settings.strength, device=device, precision=precision)
         output = Path(output)
         check_output_path(None, output)

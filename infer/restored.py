@@ -35,9 +35,13 @@ class RestoredWriter:
     """Writes ``channels`` channels at ``rate``: those in ``restored`` come from ``restored()``
     at 48 kHz, the rest from ``through()`` at ``rate``; exactly ``frames`` frames in all."""
 
-    def __init__(self, path: Path, channels: int, restored: tuple[int, ...], rate: int, depth: int, frames: int):
+    def __init__(self, path: Path, channels: int, restored: tuple[int, ...], rate: int, depth: int, frames: int,
+                 exact: bool = True):
+        """``exact``: the channels passed through are on the output's grid already (as deep as
+        the input), so they are written without dither."""
         self.restored_channels = list(restored)
         self.through_channels = [c for c in range(channels) if c not in restored]
+        self._exact = self.through_channels if exact else []
         self.frames = frames
         self.written = 0
         self._resampler = None if rate == RATE else soxr.ResampleStream(
@@ -74,7 +78,7 @@ class RestoredWriter:
         out[self.restored_channels] = self._restored[:, :n]
         if self.through_channels:
             out[self.through_channels] = self._through[:, :n]
-        self._encoder.write(out, exact=self.through_channels)
+        self._encoder.write(out, exact=self._exact)
         self._restored, self._through = self._restored[:, n:], self._through[:, n:]
         self.written += n
 

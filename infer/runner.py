@@ -33,10 +33,10 @@ from dxkit import models
 from dxkit.deliver import __version__, specs
 from dxkit.deliver.audio import (AudioInfo, atomic_path, check_output_path, first_line, probe, read_blocks,
                                  scratch_file)
-from dxkit.deliver.bwf import WavMetadata, read_metadata, write_metadata
+from dxkit.deliver.bwf import WavMetadata, coding_history, read_metadata, write_metadata
 from dxkit.deliver.delivery import DeliveryResult, deliver, restoration_text
 from dxkit.deliver.errors import AudioInputError, DxkitError, OutputError
-from dxkit.deliver.layout import Layout, layout_of
+from dxkit.deliver.layout import Layout, layout_of, selection
 from dxkit.deliver.meter import Meter
 from dxkit.deliver.mixing import DIALOGUE_HIGHPASS_HZ
 from dxkit.deliver.report import write_report
@@ -44,7 +44,7 @@ from dxkit.deliver.spectrum import SpectrumSketch
 
 from .detect import detect
 from .devices import default_precision, resolve_device
-from .restored import RestoredWriter, output_depth
+from .restored import SAME_DEPTH, RestoredWriter, output_depth
 from .settings import Job, Settings
 from .stream import Lane, Stream
 
@@ -77,7 +77,9 @@ class _File:
     layout: Layout
     metadata: WavMetadata  # the input's
     restored: tuple[int, ...]  # the channels the networks restore; the others pass through
-    final: Path | None = None  # --spec none with metadata: the scratch goes here with it
+    final: Path | None = None  # --spec none with metadata: the scratch goes here with it ...
+    carried: WavMetadata | None = None  # ... this metadata
+    delivered: tuple[int, ...] = ()  # with a spec: the channels delivery reads (a track's, or all)
     lanes: list[Lane] = field(default_factory=list)
     blocks: Iterator[tuple[np.ndarray, np.ndarray] | None] | None = None  # (as read, at 48 kHz)
     received: Meter | None = None  # with a spec: the take as received, at 48 kHz, for the report's "before"
@@ -244,48 +246,50 @@ class Runner:
         restored = layout.pick(self.settings.channels) if self.settings.channels else layout.dialogue
         length = max(1, round(info.frames * RATE / info.sample_rate))
         stack = contextlib.ExitStack()
-        final = None
+        carried = None
         if self.spec is None:  # the input's rate and depth, its metadata
             rate, depth, frames = info.sample_rate, output_depth(info, self.settings.bit_depth), info.frames
             scratch = stack.enter_context(atomic_path(job.output))
-            if self._carried(info, layout, metadata, depth) is not None:
-                final = scratch
-                scratch = stack.enter_context(scratch_file(job.output.parent, job.output.name + ".restored.wav"))
+            carried = self._carried(info, layout, metadata, depth)
+            if carried is not None:  # written beside, then copied into the output with it
+                final, scratch = scratch, stack.enter_context(scratch_file(job.output.parent, job.output.name + ".restored.wav"))
         else:  # a 48 kHz float WAV to deliver from
+            picked_info, picked = selection(info, layout, self.settings.track)  # a missing track fails now
             rate, depth, frames = RATE, 32, length
             scratch = stack.enter_context(scratch_file(job.output.parent, job.output.name + ".restored.wav"))
-        file = _File(job, info, stack, scratch, layout, metadata, restored, final)
+        file = _File(job, info, stack, scratch, layout, metadata, restored)
+        if carried is not None:
+            file.final, file.carried = final, carried
         live.append(file)  # from here on, a failure or an interrupt removes the temporary files
-        file.writer = RestoredWriter(scratch, info.channels, restored, rate, depth, frames)
+        # channels passed through keep their samples where the output is as deep as the input;
+        # written shallower, they are dithered like the rest
+        exact = rate == info.sample_rate and depth >= SAME_DEPTH.get(info.subtype, 99)
+        file.writer = RestoredWriter(scratch, info.channels, restored, rate, depth, frames, exact)
         stack.callback(file.writer.discard)  # runs before the rename (the stack unwinds in reverse)
         file.blocks = _conformed(info)
         if self.spec is not None:
-            file.received = Meter(RATE, info.channels, overs_above_dbtp=self.spec.true_peak_max_dbtp,
-                                  weights=layout.weights)
+            file.delivered = picked_info.pick or tuple(range(info.channels))
+            file.received = Meter(RATE, len(file.delivered), overs_above_dbtp=self.spec.true_peak_max_dbtp,
+                                  weights=picked.weights)
             file.received_sketch = SpectrumSketch(RATE, length) if self.settings.reports else None
-            file.blocks = _metered(file.blocks, file.received, file.received_sketch)
+            file.blocks = _metered(file.blocks, file.delivered, file.received, file.received_sketch)
         file.lanes = [self.stream.open(length) for _ in restored]
         return file
 
-    def _history(self, rate: int, depth: int, channels: int) -> str:
-        """The EBU R98 coding history line for what restore did."""
-        mode = {1: "mono", 2: "stereo"}.get(channels, "multichannel")
-        return (f"A=PCM,F={rate},W={depth},M={mode},T=dxkit {__version__} restore: "
-                f"{restoration_text(self.restoration)}\r\n")
-
     def _carried(self, info: AudioInfo, layout: Layout, metadata: WavMetadata, depth: int) -> WavMetadata | None:
         """The metadata of a --spec none output: the input's ``bext`` (with a coding history
-        line) and iXML, and the layout's channel mask for 3 channels or more; None if none."""
-        carried = metadata.carried(1.0, self._history(info.sample_rate, depth, info.channels))
-        mask = (layout.mask or None) if info.channels >= 3 else metadata.channel_mask
+        line) and iXML, and for 3 channels or more the layout's channel mask; None if none."""
+        history = coding_history(info.sample_rate, depth, info.channels,
+                                 f"dxkit {__version__} restore: {restoration_text(self.restoration)}")
+        carried = metadata.carried(info.sample_rate, info.sample_rate, history)
+        mask = layout.mask if info.channels >= 3 else metadata.channel_mask
         if carried.bext is None and carried.ixml is None and mask is None:
             return None
         return WavMetadata(carried.bext, carried.ixml, mask)
 
     def _write_metadata(self, file: _File) -> None:
-        depth = output_depth(file.info, self.settings.bit_depth)
         try:
-            write_metadata(file.scratch, file.final, self._carried(file.info, file.layout, file.metadata, depth))
+            write_metadata(file.scratch, file.final, file.carried)
         except OSError as exc:
             raise OutputError(f"{file.job.output}: write failed ({exc.strerror or exc})") from None
 
@@ -301,14 +305,21 @@ class Runner:
         ``before`` is the take as received, ``restored`` what delivery started from."""
         # A spec that needs the dialogue (dialogue-gated loudness, room tone) finds it in the
         # restored file, what delivery measures.
+        # The scratch file has no iXML: a recorder's track is named by its number.
         layout = "tracks" if file.layout.tracks else file.layout.name
-        dialogue = detect(file.scratch, layout=layout).active if self.spec.needs_dialogue else None
-        metadata = file.metadata.carried(RATE / file.info.sample_rate, self._history(RATE, 32, file.info.channels))
+        track = ",".join(str(c + 1) for c in file.delivered) if file.layout.tracks else None
+        dialogue = detect(file.scratch, layout=layout, track=track).active if self.spec.needs_dialogue else None
+        history = coding_history(RATE, 32, file.info.channels,
+                                 f"dxkit {__version__} restore: {restoration_text(self.restoration)}")
+        rate = file.info.sample_rate  # the time reference is rescaled once, from the take's rate
+        metadata = replace(file.metadata.carried(rate, rate, history), rate=rate)
         highpass = self.settings.highpass_hz
         if highpass is None:
             highpass = DIALOGUE_HIGHPASS_HZ if self.spec.highpass_hz is None else self.spec.highpass_hz
+        # the dialogue high-pass is for the channels the networks restored, not a mix's others
         result = deliver(file.scratch, file.job.output, self.spec, highpass_hz=highpass, dialogue=dialogue,
-                         layout=layout, track=self.settings.track, metadata=metadata)
+                         layout=layout, track=track, metadata=metadata,
+                         highpass_channels=None if file.layout.tracks else file.restored)
         result = replace(result, source=file.job.source, before=file.received.result(), restored=result.before,
                          spectrogram_before=file.received_sketch.result() if file.received_sketch else None,
                          restoration=self.restoration,
@@ -342,14 +353,15 @@ class Runner:
             file.stack.__exit__(type(exc), exc, exc.__traceback__)
 
 
-def _metered(blocks: Iterator[tuple[np.ndarray, np.ndarray] | None], meter: Meter, sketch: SpectrumSketch | None
-             ) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
-    """``blocks`` as they are, the 48 kHz one of each also measured (on the reader's thread)."""
+def _metered(blocks: Iterator[tuple[np.ndarray, np.ndarray] | None], channels: tuple[int, ...], meter: Meter,
+             sketch: SpectrumSketch | None) -> Iterator[tuple[np.ndarray, np.ndarray] | None]:
+    """``blocks`` as they are, ``channels`` of the 48 kHz one also measured (on the reader's thread)."""
     for block in blocks:
         if block is not None:
-            meter.add(block[1])
+            heard = block[1] if len(channels) == block[1].shape[0] else block[1][list(channels)]
+            meter.add(heard)
             if sketch is not None:
-                sketch.add(block[1])
+                sketch.add(heard)
         yield block
 
 

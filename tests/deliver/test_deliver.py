@@ -11,7 +11,7 @@ import soundfile as sf
 
 from dxkit import check, deliver, measure, specs
 from dxkit.cli import main
-from dxkit.deliver.bwf import read_bext
+from dxkit.deliver.bwf import read_metadata
 from independent import libebur128, pyloudnorm_lufs
 from signals import programme, sine, write
 
@@ -63,12 +63,12 @@ def test_mp3_is_cbr_at_the_spec_bitrate_and_keeps_length(tmp_path, source):
 def test_bwf_carries_measured_loudness(tmp_path, source):
     out = tmp_path / "tv.wav"
     result = deliver(source, out, "ebu-r128")
-    bext = read_bext(out)
-    assert bext is not None and bext["version"] == 2
-    assert bext["loudness_value"] == pytest.approx(result.after.integrated_lufs, abs=0.006)
-    assert bext["max_true_peak_level"] == pytest.approx(result.after.true_peak_dbtp, abs=0.006)
-    assert bext["loudness_range"] == pytest.approx(result.after.lra_lu, abs=0.006)
-    assert "A=PCM,F=48000,W=24" in bext["coding_history"]
+    bext = read_metadata(out).bext
+    assert bext is not None and bext.version == 2
+    assert bext.loudness["loudness_value"] == pytest.approx(result.after.integrated_lufs, abs=0.006)
+    assert bext.loudness["max_true_peak_level"] == pytest.approx(result.after.true_peak_dbtp, abs=0.006)
+    assert bext.loudness["loudness_range"] == pytest.approx(result.after.lra_lu, abs=0.006)
+    assert "A=PCM,F=48000,W=24" in bext.coding_history
     data, rate = sf.read(str(out))  # still an ordinary WAV to libsndfile
     assert rate == 48000 and data.shape[1] == 2
     assert sf.info(str(out)).subtype == "PCM_24"
@@ -125,7 +125,7 @@ def test_any_input_format_delivers(tmp_path, rate, channels, subtype):
     assert result.after.channels == channels and result.after.sample_rate == 48000
     if channels == 6:  # a 5.1 file says so: WAVE_FORMAT_EXTENSIBLE with mask L R C LFE Ls Rs
         assert "0x3F" in sf.info(str(out)).extra_info
-        assert read_bext(out) is not None
+        assert read_metadata(out).bext is not None
 
 
 def test_input_is_never_modified(tmp_path, source):

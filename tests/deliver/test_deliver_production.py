@@ -152,3 +152,24 @@ def test_every_mix_is_written_with_its_channel_mask(tmp_path, channels, expected
     out = tmp_path / "out.wav"
     deliver(src, out, "ebu-r128")
     assert ffprobe_tags(out)["channel_layout"] == expected  # read by ffprobe from the mask
+
+
+def test_track_names_follow_the_interleave_index_and_time_references_round_once():
+    from dxkit.deliver.bwf import rescaled
+    from dxkit.deliver.layout import layout_of
+
+    document = (b"<BWFXML><TRACK_LIST><TRACK_COUNT>3</TRACK_COUNT>"
+                b"<TRACK><CHANNEL_INDEX>2</CHANNEL_INDEX><INTERLEAVE_INDEX>1</INTERLEAVE_INDEX><NAME>Boom</NAME></TRACK>"
+                b"<TRACK><CHANNEL_INDEX>4</CHANNEL_INDEX><INTERLEAVE_INDEX>2</INTERLEAVE_INDEX><NAME>Lav1</NAME></TRACK>"
+                b"<TRACK><CHANNEL_INDEX>5</CHANNEL_INDEX><INTERLEAVE_INDEX>3</INTERLEAVE_INDEX><NAME>Mix</NAME></TRACK>"
+                b"</TRACK_LIST></BWFXML>")  # tracks 1 and 3 of the recorder were disarmed
+    assert layout_of(3, 0x7, document).roles == ("Boom", "Lav1", "Mix")
+    assert rescaled(3600 * 44100, 44100, 48000) == 3600 * 48000
+    assert rescaled(3, 96000, 48000) == 2 and rescaled(2, 48000, 96000) == 4
+
+
+def test_broken_metadata_does_not_stop_a_measurement(tmp_path):
+    src = Path(write(tmp_path / "in.wav", programme(2.0, 48000, channels=2), 48000, "PCM_24"))
+    append_chunk(src, b"iXML", b"<BWFXML><TRACK_LIST>")
+    run = subprocess.run([sys.executable, "-m", "dxkit.cli", "measure", str(src), "--json"], capture_output=True, text=True)
+    assert run.returncode == 0 and json.loads(run.stdout)["channels"] == 2

@@ -142,3 +142,54 @@ def test_broken_metadata_is_refused_cleanly(tmp_path, make, message):
     run = restore(src, "-o", tmp_path / "out.wav")
     assert run.returncode == 2 and message in run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"] and src.read_bytes() == before
+
+
+def test_restore_then_deliver_high_passes_the_dialogue_channel_only(tmp_path):
+    """The dialogue high-pass after restore is for what the networks restored: a 5.1 mix's bed
+    keeps its 45 Hz, the LFE its 50 Hz."""
+    seconds = 6
+    voice = programme(seconds, 48000, channels=1, seed=3)[0] * 0.5
+    bed = sine(45, -20, seconds) + sine(1000, -26, seconds)
+    lfe = sine(50, -14, seconds)
+    audio = np.stack([bed, bed, voice, lfe, bed, bed]).astype(np.float32)
+    src = Path(write(tmp_path / "mix.wav", audio, 48000, "PCM_24"))
+    out = tmp_path / "tv.wav"
+    run = restore(src, "-o", out, "--spec", "ebu-r128")
+    assert run.returncode == 0, run.stderr
+    y, rate = sf.read(out)
+
+    def line(x, hz):
+        x = x[rate:-rate]
+        spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+        return 20 * np.log10(spectrum[np.argmin(np.abs(np.fft.rfftfreq(len(x), 1 / rate) - hz))])
+
+    assert abs((line(y[:, 0], 45) - line(y[:, 0], 1000)) - (line(bed, 45) - line(bed, 1000))) < 0.1
+    assert abs((line(y[:, 3], 50) - line(y[:, 0], 1000)) - (line(lfe, 50) - line(bed, 1000))) < 0.1
+
+
+def test_a_track_that_is_not_there_fails_before_the_networks_run(tmp_path):
+    src, _ = take(tmp_path / "take.wav")
+    run = restore(src, "-o", tmp_path / "out.wav", "--spec", "ebu-r128", "--track", "Lav9")
+    assert run.returncode == 2 and "'Lav9' is not in this 4-track file" in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.wav"]
+
+
+@pytest.mark.parametrize("args, message", [(["--track", "Mix"], "--track and --highpass are for the delivery"),
+                                           (["--spec", "ebu-r128", "--bit-depth", "16"], "--bit-depth is for --spec none")])
+def test_options_that_do_not_apply_are_refused(tmp_path, args, message):
+    src, _ = take(tmp_path / "take.wav")
+    run = restore(src, "-o", tmp_path / "out.wav", *args)
+    assert run.returncode == 2 and message in run.stderr
+
+
+def test_a_restored_file_does_not_keep_the_takes_loudness_fields(tmp_path):
+    from dxkit.deliver.bwf import read_metadata
+
+    src = Path(write(tmp_path / "in.wav", programme(2.0, 48000, channels=1), 48000, "PCM_24"))
+    subprocess.run([sys.executable, "-m", "dxkit.cli", "deliver", str(src), "-o", str(tmp_path / "tv.wav"),
+                    "--spec", "ebu-r128"], check=True, capture_output=True)
+    assert read_metadata(tmp_path / "tv.wav").bext.loudness["loudness_value"] is not None
+    assert restore(tmp_path / "tv.wav", "-o", tmp_path / "out.wav").returncode == 0
+    bext = read_metadata(tmp_path / "out.wav").bext
+    assert bext.description == "dxkit delivery to ebu-r128"
+    assert all(value is None for value in bext.loudness.values())  # they described the take, not this file
