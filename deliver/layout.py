@@ -58,9 +58,11 @@ class Layout:
             return (self.roles.index("C"),)
         return tuple(range(self.channels))
 
-    def pick(self, spec: str) -> tuple[int, ...]:
+    def pick(self, spec: str, where: object = "") -> tuple[int, ...]:
         """Channels chosen by role or track name, or 1-based number, comma-separated
-        (``C``, ``L,R``, ``2``, ``Boom``); raises AudioInputError for one that is not here."""
+        (``C``, ``L,R``, ``2``, ``Boom``); raises AudioInputError (about the file ``where``) for
+        one that is not here."""
+        prefix = f"{where}: " if str(where) else ""
         chosen = []
         for item in (s.strip() for s in spec.split(",") if s.strip()):
             if item.isdigit() and 1 <= int(item) <= self.channels:
@@ -68,10 +70,10 @@ class Layout:
             elif item in self.roles:
                 chosen.append(self.roles.index(item))
             else:
-                raise AudioInputError(f"channel {item!r} is not in this {self.name} file "
+                raise AudioInputError(f"{prefix}channel {item!r} is not in this {self.name} file "
                                       f"(its channels: {', '.join(self.roles)}, or 1-{self.channels})")
         if not chosen:
-            raise AudioInputError("no channel chosen")
+            raise AudioInputError(f"{prefix}no channel chosen")
         return tuple(sorted(set(chosen)))
 
 
@@ -171,7 +173,7 @@ def selection(info: AudioInfo, layout: Layout, track: str | None = None) -> tupl
             raise AudioInputError(f"{where}: --track picks one of a recorder's tracks; this file is a {layout.name} mix")
         return info, layout
     if track is not None:
-        picked = layout.pick(track)
+        picked = layout.pick(track, where)
     else:
         picked = tuple(i for i, name in enumerate(layout.roles) if MIX_TRACK.match(name))
         if not 1 <= len(picked) <= 2:

@@ -243,7 +243,7 @@ class Runner:
             raise OutputError(f"{job.output}: this writes {what}; name the output *{wanted}")
         metadata = read_metadata(job.source)
         layout = layout_of(info.channels, metadata.channel_mask, metadata.ixml, self.settings.layout, str(job.source))
-        restored = layout.pick(self.settings.channels) if self.settings.channels else layout.dialogue
+        restored = layout.pick(self.settings.channels, job.source) if self.settings.channels else layout.dialogue
         length = max(1, round(info.frames * RATE / info.sample_rate))
         stack = contextlib.ExitStack()
         carried = None
