@@ -5,8 +5,9 @@ background, and where the speech is, one label per 10 ms frame.
   (lines and gaps, as in an edit); in ``p_no_speech`` of the examples, none at all. Sometimes
   EQ'd, sometimes in a room; the active-speech level is uniform in ``level_dbfs``.
 - Background, in all but ``p_no_background`` of the examples: a real recording from the noise
-  folders (ambiences, machines, effects, crowds), babble (``babble``: a crowd made of 4 to 12
-  training voices talking at once, often in a room), a piece of music from the music folders
+  folders (ambiences, machines, effects, crowds), babble (``babble``: a crowd made of 6 to 16
+  training voices talking at once, in a room, never louder than the dialogue over it), a piece
+  of music from the music folders
   (recorded, or rendered by ``gm_music.py``), synthetic noise, or synthetic music
   (``music.py``), at a speech-to-background ratio uniform in ``snr_db``; alone, at a level
   uniform in ``level_dbfs``. Crowd walla, babble and a public address are background, never
@@ -37,7 +38,7 @@ from .noise import unit_rms
 OUT_RATE = 16000  # what ActivityNet hears
 ACTIVE_DB = 40.0  # a frame is speech within this many dB of its clip's loudest frame ...
 FILL_GAP_S = 0.2  # ... and gaps shorter than this between speech frames count as speech
-BABBLE_TALKERS = (4, 12)  # voices in a crowd
+BABBLE_TALKERS = (6, 16)  # voices in a crowd
 
 
 def speech_activity(speech: np.ndarray, loudest_power: float | None = None) -> np.ndarray:
@@ -63,7 +64,8 @@ class ActivitySettings:
     gap_s: tuple[float, float] = (0.1, 2.0)
     p_no_speech: float = 0.4
     p_no_background: float = 0.1
-    p_babble: float = 0.2  # of backgrounds: babble
+    p_babble: float = 0.2  # of backgrounds: babble, in a room where there are rooms ...
+    babble_snr_db: tuple[float, float] = (0.0, 30.0)  # ... under dialogue at least as loud as the crowd
     p_music: float = 0.5  # of the others: music, real (when given) or synthetic
     p_real_music: float = 0.5
     p_synthetic_noise: float = 0.2
@@ -103,20 +105,23 @@ class ActivityMixer:
             at = (at + length + int(rng.uniform(*s.gap_s) * RATE)) // FRAME * FRAME
         return track, fill_gaps(labels, int(round(FILL_GAP_S * RATE / FRAME)))
 
-    def background(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` samples of background at unit RMS."""
+    def background(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, tuple[float, float]]:
+        """``n`` samples of background at unit RMS, and the range of dialogue-to-background
+        ratios it goes under dialogue at. A crowd is always in a room (where there are rooms):
+        around the microphone, not at it; and never louder than the dialogue, which is the
+        voice in front of it (a quieter voice inside a crowd is part of the crowd)."""
         s = self.settings
         if rng.random() < s.p_babble:
-            room = self.rirs[rng.integers(len(self.rirs))] if self.rirs and rng.random() < 0.7 else None
-            return babble(rng, [c.audio for c in self.speech], n, room)
+            room = self.rirs[rng.integers(len(self.rirs))] if self.rirs else None
+            return babble(rng, [c.audio for c in self.speech], n, room), s.babble_snr_db
         if rng.random() < s.p_music:
             if self.music_clips and rng.random() < s.p_real_music:
                 clip = self.music_clips[rng.integers(len(self.music_clips))]
-                return unit_rms(real_noise.piece(rng, clip.audio, n))
-            return music.synthetic(rng, n)
+                return unit_rms(real_noise.piece(rng, clip.audio, n)), s.snr_db
+            return music.synthetic(rng, n), s.snr_db
         if self.noise_clips and rng.random() >= s.p_synthetic_noise:
-            return real_noise.draw(rng, self.noise_clips, n)
-        return synth_noise(rng, n)
+            return real_noise.draw(rng, self.noise_clips, n), s.snr_db
+        return synth_noise(rng, n), s.snr_db
 
     def example(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """One example of ``n`` samples at 48 kHz, returned at 16 kHz with its labels."""
@@ -133,9 +138,9 @@ class ActivityMixer:
             speech = speech / active_rms(speech) * level
         mix = speech
         if rng.random() >= s.p_no_background:
-            bed = self.background(rng, n)
+            bed, snr_db = self.background(rng, n)
             if labels.any():
-                bed = bed * level * np.float32(10 ** (-rng.uniform(*s.snr_db) / 20))
+                bed = bed * level * np.float32(10 ** (-rng.uniform(*snr_db) / 20))
             else:
                 bed = bed * level
             mix = speech + bed

@@ -124,7 +124,8 @@ class ActivityData(L.LightningDataModule):
         music = optional_clips(cfg, "music_dirs", exclude)
         bank = room_bank(cfg, self.seed, exclude)
         settings = ActivitySettings(snr_db=tuple(cfg.snr_db), level_dbfs=tuple(cfg.level_dbfs),
-                                    p_no_speech=cfg.p_no_speech, p_babble=cfg.p_babble, p_music=cfg.p_music,
+                                    p_no_speech=cfg.p_no_speech, p_babble=cfg.p_babble,
+                                    babble_snr_db=tuple(cfg.babble_snr_db), p_music=cfg.p_music,
                                     p_real_music=cfg.p_real_music,
                                     p_reverb=cfg.p_reverb, p_band_limit=cfg.p_band_limit)
         self.mixer = ActivityMixer(speech, noise, music, bank, settings)
