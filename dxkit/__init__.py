@@ -6,13 +6,15 @@ Public API:
   noise floor; with ``dialogue``, the dialogue-gated loudness and the share of dialogue too.
 - ``detect(path)`` -> ``DialogueActivity``: where dialogue is, per 10 ms (``.segments()``).
 - ``check(path, spec)`` -> ``CheckResult``: every requirement of a spec, pass or fail.
-- ``deliver(src, dst, spec)`` -> ``DeliveryResult``: high-pass, leveler, gain, true-peak limit,
-  encode, then decode and verify what was written.
+- ``deliver(src, dst, spec)`` -> ``DeliveryResult``: leveler, gain, true-peak limit (a dialogue
+  high-pass only if asked), encode, then decode and verify what was written; a WAV input's
+  ``bext`` and iXML go with it.
 - ``specs.load(name_or_path)`` / ``specs.builtin_names()``: the destination presets.
 - ``restore(src, dst, chain="deplosive,denoise,dereverb", strength=None, spec="none",
   sample_rate=None, device="auto", precision=None)`` -> ``RestoreResult``: run the restoration
-  networks on a file (streamed, bounded memory), then write or deliver it; ``src`` may be an
-  array ``[C, T]`` with its ``sample_rate``, and with no ``dst`` the restored 48 kHz array comes back.
+  networks on a file (streamed, bounded memory), then write it at its own rate and depth with its
+  metadata, or deliver it; ``src`` may be an array ``[C, T]`` with its ``sample_rate``, and with
+  no ``dst`` the restored 48 kHz array comes back.
 - ``load_model(name_or_path)``: a network as a torch module (``[B, T]`` at 48 kHz in and out).
 
 ``restore``, ``detect``, ``load_model``, ``measure(..., dialogue=True)`` and ``check`` with a spec
