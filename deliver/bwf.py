@@ -131,15 +131,21 @@ class WavMetadata:
     channel_mask: int | None = None  # None where ``fmt `` is not WAVE_FORMAT_EXTENSIBLE
     rate: int | None = None  # the rate the time reference counts at, where not the file's own
 
-    def carried(self, from_rate: int, to_rate: int, history_line: str) -> WavMetadata:
-        """This metadata on a file written at ``to_rate`` from one at ``from_rate`` (``rate``
-        where set; see ``Bext.carried``); iXML's mirror of the time reference and its file
-        sample rate follow."""
+    def carried(self, from_rate: int, to_rate: int, history_line: str, depth: int | None = None) -> WavMetadata:
+        """This metadata on a file written at ``to_rate`` (and ``depth`` bits, where given) from
+        one at ``from_rate`` (``rate`` where set; see ``Bext.carried``); iXML's file sample
+        rate, bit depth and mirror of the time reference follow."""
         from_rate = self.rate or from_rate
         bext = self.bext.carried(from_rate, to_rate, history_line) if self.bext else None
         ixml = self.ixml
-        if ixml is not None and from_rate != to_rate:
-            ixml = ixml_rate(ixml, to_rate, None if bext is None else bext.time_reference)
+        if ixml is not None:
+            fields = {"AUDIO_BIT_DEPTH": depth} if depth is not None else {}
+            if from_rate != to_rate:
+                fields["FILE_SAMPLE_RATE"] = to_rate
+                if bext is not None:
+                    fields["BWF_TIME_REFERENCE_LOW"] = bext.time_reference & 0xFFFFFFFF
+                    fields["BWF_TIME_REFERENCE_HIGH"] = bext.time_reference >> 32
+            ixml = ixml_fields(ixml, fields)
         return replace(self, bext=bext, ixml=ixml, rate=None)
 
 
@@ -147,14 +153,12 @@ def _chunk(cid: bytes, body: bytes) -> bytes:
     return cid + struct.pack("<I", len(body)) + body + (b"\0" if len(body) % 2 else b"")
 
 
-def ixml_rate(ixml: bytes, rate: int, time_reference: int | None) -> bytes:
-    """``ixml`` for a file at ``rate``: its FILE_SAMPLE_RATE, and the time reference it mirrors
-    from ``bext`` (BWF_TIME_REFERENCE_LOW and _HIGH, iXML 2.x); the rest of the text is left as
-    it was (TIMESTAMP_* state their own rate; DIGITIZER_SAMPLE_RATE is the recorder's)."""
-    fields = [("FILE_SAMPLE_RATE", rate)]
-    if time_reference is not None:
-        fields += [("BWF_TIME_REFERENCE_LOW", time_reference & 0xFFFFFFFF), ("BWF_TIME_REFERENCE_HIGH", time_reference >> 32)]
-    for name, value in fields:
+def ixml_fields(ixml: bytes, fields: dict[str, int]) -> bytes:
+    """``ixml`` with the number in each of ``fields``' elements replaced (FILE_SAMPLE_RATE,
+    AUDIO_BIT_DEPTH, BWF_TIME_REFERENCE_LOW/_HIGH, iXML 2.x), where the element is there; the rest
+    of the text is left as it was (TIMESTAMP_* state their own rate; DIGITIZER_SAMPLE_RATE is the
+    recorder's)."""
+    for name, value in fields.items():
         ixml = re.sub(rb"(<%s>)[^<]*(</%s>)" % (name.encode(), name.encode()), rb"\g<1>%d\g<2>" % value, ixml)
     return ixml
 

@@ -516,7 +516,7 @@ def _carried(metadata: WavMetadata, spec: Spec, info: AudioInfo, layout: Layout,
     and description as tags (``tags.py``), with a warning. None where there is nothing to add."""
     history = coding_history(spec.output.sample_rate, spec.output.bit_depth, info.channels,
                              f"dxkit {__version__} delivery to {spec.name}")
-    carried = metadata.carried(info.sample_rate, spec.output.sample_rate, history)
+    carried = metadata.carried(info.sample_rate, spec.output.sample_rate, history, spec.output.bit_depth)
     if spec.output.container != "wav":
         if metadata.bext or metadata.ixml:
             kept = "its time reference and description are in the file's tags (TIME_REFERENCE, DESCRIPTION), " \

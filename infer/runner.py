@@ -281,7 +281,7 @@ class Runner:
         line) and iXML, and for 3 channels or more the layout's channel mask; None if none."""
         history = coding_history(info.sample_rate, depth, info.channels,
                                  f"dxkit {__version__} restore: {restoration_text(self.restoration)}")
-        carried = metadata.carried(info.sample_rate, info.sample_rate, history)
+        carried = metadata.carried(info.sample_rate, info.sample_rate, history, depth)
         mask = layout.mask if info.channels >= 3 else metadata.channel_mask
         if carried.bext is None and carried.ixml is None and mask is None:
             return None

@@ -193,3 +193,15 @@ def test_a_restored_file_does_not_keep_the_takes_loudness_fields(tmp_path):
     bext = read_metadata(tmp_path / "out.wav").bext
     assert bext.description == "dxkit delivery to ebu-r128"
     assert all(value is None for value in bext.loudness.values())  # they described the take, not this file
+
+
+def test_ixml_says_the_rate_and_depth_of_the_file_it_is_in(tmp_path):
+    audio = np.stack([programme(2.0, 44100, channels=1, seed=s)[0] * 0.5 for s in range(4)])
+    src = ffmpeg_bwf(tmp_path / "take.wav", audio, 44100, 3600 * 44100)
+    document = ixml(TRACKS, 3600 * 44100).replace(
+        b"</BWFXML>", b"<SPEED><FILE_SAMPLE_RATE>44100</FILE_SAMPLE_RATE><AUDIO_BIT_DEPTH>24</AUDIO_BIT_DEPTH></SPEED></BWFXML>")
+    append_chunk(src, b"iXML", document)
+    assert restore(src, "-o", tmp_path / "float.wav", "--bit-depth", "float").returncode == 0
+    kept = chunks(tmp_path / "float.wav")[b"iXML"]
+    assert b"<FILE_SAMPLE_RATE>44100<" in kept and b"<AUDIO_BIT_DEPTH>32<" in kept
+    assert kept.replace(b"<AUDIO_BIT_DEPTH>32<", b"<AUDIO_BIT_DEPTH>24<").rstrip(b"\0") == document
