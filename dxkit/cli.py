@@ -350,22 +350,33 @@ def cmd_eval(args) -> int:
                             "(run from the repository root, or give --evalset)")
     sources = SOURCES if args.only is None else (args.only,)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-    unknown = [t for t in tasks if t not in TASK_CHAIN]
+    unknown = [t for t in tasks if t not in TASK_CHAIN and t != "dialogue"]
     if unknown or not tasks:
-        return _usage_error(f"unknown task(s) {', '.join(unknown) or '(none)'}: use {', '.join(TASK_CHAIN)}")
+        return _usage_error(f"unknown task(s) {', '.join(unknown) or '(none)'}: use {', '.join(TASK_CHAIN)}, dialogue")
     baselines = [b.strip() for b in args.baselines.split(",")] if args.baselines else None
     pairs = [item.split("=", 1) for item in args.networks.split(",")] if args.networks else []
-    if any(len(p) != 2 or p[0] not in ("denoise", "dereverb", "deplosive") for p in pairs):
-        return _usage_error(f"--networks {args.networks!r}: give NAME=PATH, NAME one of denoise, dereverb, deplosive")
+    if any(len(p) != 2 or p[0] not in ("denoise", "dereverb", "deplosive", "activity") for p in pairs):
+        return _usage_error(f"--networks {args.networks!r}: give NAME=PATH, NAME one of denoise, dereverb, deplosive, "
+                            "activity")
     networks = dict(pairs)
     progress = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else (lambda line: None)
+    restoration = [t for t in tasks if t != "dialogue"]
     try:
-        report = evaluate(args.evalset, tasks, baselines, networks, args.limit, progress, sources)
+        report = evaluate(args.evalset, restoration, baselines, networks, args.limit, progress, sources) \
+            if restoration else {"conditions": [], "by_kind": {}}
     except FileNotFoundError as e:
         return _usage_error(str(e))
+    text = markdown(report) if restoration else ""
+    if "dialogue" in tasks:  # the detector: frame F1 and false alarms (train/dialogue_check.py)
+        from dxkit.train.dialogue_check import eval_markdown, eval_report
+
+        rows = eval_report(Path(args.evalset), networks.get("activity", "activity"), sources,
+                           baselines=args.baselines is None or "silero-vad" in args.baselines)
+        report["dialogue"] = rows
+        text += eval_markdown(rows)
     if args.out:
         write_report(report, args.out)
-    print(json.dumps(report) if args.json else markdown(report))
+    print(json.dumps(report) if args.json else text)
     return EXIT_OK
 
 
@@ -480,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the held-out test material: speech/, wideband/, noise/, rooms/ (default: %(default)s)")
     p.add_argument("--only", choices=["real", "synthetic"],
                    help="only the conditions with real noise and measured rooms, or only the synthetic ones")
-    p.add_argument("--tasks", default="denoise,dereverb,deplosive,chain", help="default: %(default)s")
+    p.add_argument("--tasks", default="denoise,dereverb,deplosive,chain",
+                   help="default: %(default)s; dialogue scores the dialogue detector against silero-vad")
     p.add_argument("--baselines", help="comma-separated subset of baselines (default: all that fit each task)")
     p.add_argument("--networks", metavar="NAME=PATH,...", help="evaluate other weights, e.g. denoise=my.safetensors")
     p.add_argument("--limit", type=int, help="use only the first N clips")

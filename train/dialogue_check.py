@@ -24,7 +24,7 @@ are spread over the 10 ms frames they cover.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -221,3 +221,47 @@ def gated_errors(evalset: Path, detector: Callable[[np.ndarray, int], np.ndarray
         measured = dialogue_loudness(m.k_power_10ms, m.subblock_frames, detector(mix, RATE), RATE).lufs
         out.append((layout, db, reference, measured))
     return out
+
+
+def synthetic_conditions(evalset: Path, seed: int = 7) -> list[Condition]:
+    """The same held-out speech over the training generators' noise (``noise.noise``) and music
+    (``music.synthetic``), new draws: the detector's synthetic rows, beside the real ones."""
+    from . import music
+    from .noise import noise
+
+    rng = np.random.default_rng(seed)
+    n = len(dialogue(held_out_speech(evalset))[0])
+    beds = [unit(noise(rng, 10 * RATE)) for _ in range(n // (10 * RATE) + 1)]
+    cases = programmes(held_out_speech(evalset), beds, music.synthetic(rng, 30 * RATE),
+                       [("music alone", music.synthetic(rng, 30 * RATE)), ("noise alone", chain(beds, 30 * RATE))])
+    return [replace(c, name=f"synthetic {c.name}") for c in cases]
+
+
+def eval_report(evalset: Path, network: str = "activity", sources: tuple[str, ...] = ("real", "synthetic"),
+                baselines: bool = True) -> list[dict]:
+    """``dxkit eval --tasks dialogue``: per condition and detector (ours, and silero-vad unless
+    ``baselines`` is off), F1, precision, recall and false alarms, and the real-time factor."""
+    cases = (conditions(evalset) if "real" in sources else []) + \
+        (synthetic_conditions(evalset) if "synthetic" in sources else [])
+    detectors = {f"dxkit ({network})": ours(network)}
+    if baselines:
+        detectors["silero-vad"] = silero()
+    scores = {name: run(detector, cases) for name, detector in detectors.items()}
+    return [{"task": "dialogue", "condition": case.name, "source": "synthetic" if case.name.startswith("synthetic")
+             else "real", "seconds": len(case.audio) / RATE,
+             "systems": {name: {**asdict(s[case.name]), "rtf": s[case.name].seconds / (len(case.audio) / RATE)}
+                         for name, s in scores.items()}} for case in cases]
+
+
+def eval_markdown(rows: list[dict]) -> str:
+    names = list(rows[0]["systems"]) if rows else []
+    out = ["### dialogue (frame F1 against the dialogue's own activity; false alarms: share of frames without "
+           "dialogue called dialogue)", "", "| condition | " + " | ".join(f"{n} F1 | false alarms" for n in names) + " |",
+           "|---|" + "---|---|" * len(names)]
+    for row in rows:
+        cells = []
+        for name in names:
+            s = row["systems"][name]
+            cells += ["-" if s["f1"] is None else f"{s['f1']:.3f}", f"{100 * s['false_alarm']:.1f} %"]
+        out.append(f"| {row['condition']} ({row['seconds']:.0f} s) | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"

@@ -91,3 +91,14 @@ def test_a_condition_is_the_same_whichever_tasks_run():
     synthetic = build_testset(EVALSET, ["denoise"], limit=1, sources=("synthetic",))
     assert np.array_equal(alone[0].examples[0].noisy, together[0].examples[0].noisy)
     assert np.array_equal(alone[-1].examples[0].noisy, synthetic[-1].examples[0].noisy)
+
+
+def test_eval_scores_the_dialogue_detector_on_its_own_rows(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "dxkit.cli", "eval", "--evalset", str(EVALSET), "--tasks", "dialogue",
+                          "--only", "synthetic", "--baselines", "passthrough", "--json"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(run.stdout)["dialogue"]
+    assert [r["condition"] for r in rows][:2] == ["synthetic clean", "synthetic noise 20 dB"]
+    assert all(r["source"] == "synthetic" and list(r["systems"]) == ["dxkit (activity)"] for r in rows)
+    clean = rows[0]["systems"]["dxkit (activity)"]
+    assert clean["f1"] > 0.9 and rows[-1]["systems"]["dxkit (activity)"]["f1"] is None  # noise alone: no dialogue
