@@ -19,7 +19,7 @@ import tempfile
 
 import soundfile as sf
 
-from dxkit.train.dialogue_check import RATE, conditions, gated_errors, mixes, ours, run, silero
+from dxkit.train.dialogue_check import RATE, eval_markdown, eval_report, gated_errors, mixes
 
 HERE = Path(__file__).resolve().parent
 EVALSET = HERE.parents[1] / "data" / "evalset"
@@ -58,19 +58,8 @@ def main() -> None:
     parser.add_argument("--network", default="activity")
     parser.add_argument("--no-silero", action="store_true")
     args = parser.parse_args()
-    cases = conditions(EVALSET)
-    detectors = {f"dxkit ({args.network})": ours(args.network)}
-    if not args.no_silero:
-        detectors["silero-vad 6.2"] = silero()
-    results = {name: run(detector, cases) for name, detector in detectors.items()}
-    print("| condition | " + " | ".join(f"{name} F1 | false alarms" for name in results) + " |")
-    print("|---|" + "---|---|" * len(results))
-    for case in cases:
-        cells = []
-        for scores in results.values():
-            s = scores[case.name]
-            cells += [cell(s.f1), f"{100 * s.false_alarm:.1f} %"]
-        print(f"| {case.name} ({len(case.audio) / RATE:.0f} s) | " + " | ".join(cells) + " |")
+    detection = eval_report(EVALSET, args.network, ("real",), baselines=not args.no_silero)
+    print(eval_markdown(detection))
     print()
     from dxkit import models
     from dxkit.infer.detect import detect_array
@@ -87,9 +76,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     print("\n".join(netflix_rows(net)))
     print()
-    total = sum(len(c.audio) for c in cases) / RATE
-    for name, scores in results.items():
-        seconds = sum(s.seconds for s in scores.values())
+    total = sum(r["seconds"] for r in detection)
+    for name in detection[0]["systems"]:
+        seconds = sum(r["systems"][name]["seconds"] for r in detection)
         print(f"{name}: {seconds:.2f} s for {total:.0f} s of audio, real-time factor {seconds / total:.4f} (one thread)")
 
 
