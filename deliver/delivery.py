@@ -133,10 +133,18 @@ class DeliveryResult:
 
 
 def restoration_text(restoration: list[dict]) -> str:
-    """``[{"network": "denoise", "strength_db": 12.0}, ...]`` -> ``"denoise (at most 12 dB) -> ..."``."""
+    """``[{"network": "denoise", "strength_db": 12.0}, ...]`` -> ``"denoise (at most 12 dB) -> ..."``;
+    a weights file says what it is: ``"scene.safetensors (denoise adapted to take.wav, at most
+    12 dB)"``."""
     def one(step: dict) -> str:
         limit = step["strength_db"]
-        return f"{step['network']} ({'full strength' if limit is None else f'at most {limit:g} dB'})"
+        what = "full strength" if limit is None else f"at most {limit:g} dB"
+        if "adapted_on" in step:
+            took = "adapted to" if step["adapted"] else f"{step['base']} unchanged, its check refused adapting to"
+            what = f"{step.get('role', 'adapted')} {took} {', '.join(step['adapted_on'])}, {what}"
+        elif "role" in step:
+            what = f"{step['role']}, {what}"
+        return f"{Path(step['network']).name} ({what})"
 
     return " -> ".join(one(step) for step in restoration)
 

@@ -98,13 +98,27 @@ def load_chain(chain: list[str]) -> list[torch.nn.Module]:
     return nets
 
 
+def step_record(name: str, strength_db: float | None) -> dict:
+    """One network of the chain as the coding history and QC report name it: its name, its
+    limit, and for a weights file what it is (``role``) and, for one ``dxkit learn`` wrote,
+    what it was adapted on and whether its check kept the adaptation."""
+    step = {"network": name, "strength_db": strength_db}
+    if name not in models.names():
+        about = models.read_metadata(models.weights_file(name))[2]
+        if models.role(name) in models.SHIPPED:
+            step["role"] = models.role(name)
+        if "adapted_on" in about:
+            step.update(adapted_on=about["adapted_on"], adapted=bool(about.get("adapted")), base=about.get("base"))
+    return step
+
+
 class Runner:
     """Restores jobs with one set of networks on one device; see the module docstring."""
 
     def __init__(self, settings: Settings, io_threads: int | None = None) -> None:
         self.settings = settings
         self.spec = None if settings.spec == "none" else specs.resolve(settings.spec)
-        self.restoration = [{"network": name, "strength_db": settings.strength.get(name)} for name in settings.chain]
+        self.restoration = [step_record(name, settings.strength.get(name)) for name in settings.chain]
         device = resolve_device(settings.device)
         self.stream = Stream(load_chain(settings.chain), [step["strength_db"] for step in self.restoration],
                              device, settings.chunk_frames, settings.precision or default_precision(device))

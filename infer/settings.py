@@ -97,12 +97,15 @@ def parse_strength(text: str | None, chain: list[str]) -> dict[str, float | None
 def resolve_strength(chain: list[str], chosen: dict[str, float | None] | None = None,
                      spec: str = "none") -> dict[str, float]:
     """The limit each network of ``chain`` runs at: ``DEFAULT_STRENGTH_DB`` for the shipped
-    networks named in it (unless ``spec`` limits the noise floor), then whatever ``chosen`` says
+    networks named in it and for weights files that are one of them adapted or retrained
+    (``models.role``; unless ``spec`` limits the noise floor), then whatever ``chosen`` says
     (a limit in dB, or None: full strength). Networks without a limit are left out."""
     from dxkit.deliver import specs  # no torch
+    from dxkit.models import role  # no torch
 
     floor_limited = spec != "none" and specs.resolve(spec).noise_floor_max_db is not None
-    limits = {} if floor_limited else {name: DEFAULT_STRENGTH_DB[name] for name in chain if name in DEFAULT_STRENGTH_DB}
+    roles = {name: role(name) for name in chain}
+    limits = {} if floor_limited else {name: DEFAULT_STRENGTH_DB[r] for name, r in roles.items() if r in DEFAULT_STRENGTH_DB}
     for name, limit in (chosen or {}).items():
         if name not in chain:
             raise ValueError(f"strength names {name!r}, which is not in the chain ({', '.join(chain)})")

@@ -2,15 +2,15 @@
 
 ``load(name_or_path)`` returns a ``torch.nn.Module`` that maps a ``[B, T]`` float32 wave at
 48 kHz to the restored wave of the same shape (``model(wave, strength_db=None)``). The names and
-files (``names``, ``weights_file``) load no torch; ``load``, ``save`` and ``read_metadata`` load
-it on first use.
+files (``names``, ``weights_file``, ``read_metadata``, ``role``) load no torch; ``load`` and ``save``
+load it on first use.
 """
 
 from importlib import import_module
 
-from .names import SHIPPED, WeightsError, names, weights_file, weights_path
+from .names import SHIPPED, WeightsError, names, read_metadata, role, weights_file, weights_path
 
-_LAZY = {"load": "registry", "save": "weights", "read_metadata": "weights"}
+_LAZY = {"load": "registry", "save": "weights"}
 
 
 def __getattr__(name: str):
@@ -19,4 +19,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["SHIPPED", "load", "names", "weights_file", "weights_path", "save", "read_metadata", "WeightsError"]
+__all__ = ["SHIPPED", "load", "names", "weights_file", "weights_path", "save", "read_metadata", "role", "WeightsError"]

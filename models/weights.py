@@ -9,13 +9,13 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file, safe_open
+from safetensors.torch import load_file, save_file
 
 from .activity import ActivityNet
 from .bandnet import BandNet
-from .names import WeightsError
+from .names import FAMILY_NAMES, WeightsError, read_metadata
 
-FAMILIES: dict[str, type[torch.nn.Module]] = {"bandnet": BandNet, "activity": ActivityNet}
+FAMILIES: dict[str, type[torch.nn.Module]] = dict(zip(FAMILY_NAMES, (BandNet, ActivityNet)))
 
 
 def save(model: torch.nn.Module, path: str | os.PathLike, family: str, args: dict,
@@ -35,22 +35,6 @@ def save(model: torch.nn.Module, path: str | os.PathLike, family: str, args: dic
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def read_metadata(path: str | os.PathLike) -> tuple[str, dict, dict]:
-    """The ``(family, args, about)`` stored in a weights file."""
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        family, args = meta["family"], json.loads(meta["args"])
-        about = json.loads(meta.get("about", "{}"))
-    except FileNotFoundError:
-        raise WeightsError(f"{path}: no such weights file") from None
-    except (SafetensorError, OSError, KeyError, json.JSONDecodeError) as exc:
-        raise WeightsError(f"{path}: not a dxkit weights file ({exc})") from None
-    if family not in FAMILIES:
-        raise WeightsError(f"{path}: unknown model family {family!r}")
-    return family, args, about
 
 
 def load(path: str | os.PathLike) -> torch.nn.Module:

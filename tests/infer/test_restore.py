@@ -67,7 +67,7 @@ def test_chain_runs_in_the_order_given_and_strength_reaches_the_network(tmp_path
     assert not np.allclose(limited, one, atol=1e-4)
 
 
-def test_parse_chain_and_strength():
+def test_parse_chain_and_strength(tmp_path):
     assert parse_chain("deplosive, denoise") == ["deplosive", "denoise"]
     assert parse_strength("denoise=12", ["denoise"]) == {"denoise": 12.0}
     for bad in ("", "denoise,denoise"):
@@ -82,7 +82,16 @@ def test_parse_chain_and_strength():
     assert resolve_strength(chain) == {"denoise": 12.0, "dereverb": 12.0}
     assert resolve_strength(chain, parse_strength("denoise=full,deplosive=20", chain)) == {
         "deplosive": 20.0, "dereverb": 12.0}
-    assert resolve_strength(["debug", "my/denoise.safetensors"]) == {}  # only the shipped names
+    # a weights file takes the default of the network it is (its recorded name), else none
+    from dxkit import models
+
+    net = models.load("debug")
+    models.save(net, tmp_path / "mine.safetensors", "bandnet", net.args, {"name": "denoise"})
+    models.save(net, tmp_path / "other.safetensors", "bandnet", net.args, {})
+    mine, other = str(tmp_path / "mine.safetensors"), str(tmp_path / "other.safetensors")
+    assert resolve_strength(["debug", mine, other]) == {mine: 12.0}
+    with pytest.raises(models.WeightsError):
+        resolve_strength(["my/denoise.safetensors"])
     assert resolve_strength(chain, spec="ebu-r128") == {"denoise": 12.0, "dereverb": 12.0}
     assert resolve_strength(chain, spec="acx") == {}  # ACX's noise floor limit comes first
     assert resolve_strength(chain, {"denoise": 20.0}, spec="acx") == {"denoise": 20.0}
@@ -195,7 +204,7 @@ def test_the_restore_report_is_about_the_users_file(tmp_path, transparent):
     assert report["restored"]["integrated_lufs"] != report["before"]["integrated_lufs"]  # debug changes it
     assert report["restoration"] == [{"network": "debug", "strength_db": 9.0},
                                      {"network": transparent, "strength_db": None}]
-    assert report["processing"]["networks"] == f"debug (at most 9 dB) -> {transparent} (full strength)"
+    assert report["processing"]["networks"] == f"debug (at most 9 dB) -> {Path(transparent).name} (full strength)"
     page = (tmp_path / "take_r128.wav.qc.html").read_text()
     assert "dxkit-tmp" not in page and "<th>restored</th>" in page and str(src) in page
 
