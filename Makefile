@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PINS := torch==2.14.1 torchaudio==2.11.0
 
-.PHONY: setup demo test bench bench-models bench-bandwidth bench-dialogue bench-restore bench-gpu eval report-screenshot clean
+.PHONY: setup demo test bench bench-models bench-bandwidth bench-dialogue bench-restore bench-learn bench-gpu eval report-screenshot clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,9 @@ bench-restore: $(STAMP)
 
 bench-dialogue: $(STAMP)
 	$(BIN)/python tests/bench/dialogue_bench.py
+
+bench-learn: $(STAMP)
+	$(BIN)/python tests/bench/learn_bench.py
 
 bench-gpu: $(STAMP)
 	$(BIN)/python tests/bench/gpu_bench.py

@@ -16,8 +16,11 @@ Public API:
   metadata, or deliver it; ``src`` may be an array ``[C, T]`` with its ``sample_rate``, and with
   no ``dst`` the restored 48 kHz array comes back.
 - ``load_model(name_or_path)``: a network as a torch module (``[B, T]`` at 48 kHz in and out).
+- ``learn(takes, output, noise_files=(), ranges=(), budget_s=120)`` -> ``LearnResult``: adapt the
+  denoiser to the noise between the lines of a scene's takes (``dxkit learn``), checked against
+  the shipped one on speech it never heard; ``output`` then works in ``chain`` like any network.
 
-``restore``, ``detect``, ``load_model``, ``measure(..., dialogue=True)`` and ``check`` with a spec
+``restore``, ``detect``, ``load_model``, ``learn``, ``measure(..., dialogue=True)`` and ``check`` with a spec
 that needs the dialogue load torch on first use; the rest never does.
 """
 
@@ -73,6 +76,10 @@ def __getattr__(name: str):
         from dxkit.infer.detect import detect
 
         return detect
+    if name == "learn":
+        from dxkit.train.learn import learn
+
+        return learn
     if name == "load_model":
         from dxkit.models import load
 
@@ -82,5 +89,5 @@ def __getattr__(name: str):
 
 __all__ = [
     "__version__", "specs", "measure", "check", "deliver", "Measurement", "CheckResult",
-    "DeliveryResult", "Requirement", "restore", "detect", "load_model", "DxkitError", "AudioInputError", "OutputError", "SpecError",
+    "DeliveryResult", "Requirement", "restore", "detect", "load_model", "learn", "DxkitError", "AudioInputError", "OutputError", "SpecError",
 ]

@@ -257,8 +257,6 @@ def cmd_restore(args) -> int:
     from pathlib import Path
 
     from dxkit.deliver import specs
-    from dxkit.infer import restore_files
-    from dxkit.infer.status import StatusLine
 
     if args.report and not Path(args.report).is_dir():
         return _usage_error(f"report folder {args.report} does not exist")
@@ -268,8 +266,35 @@ def cmd_restore(args) -> int:
         settings.reports, settings.report_dir = bool(args.report), Path(args.report) if args.report else None
         suffix = ".wav" if args.spec == "none" else specs.resolve(args.spec).output.suffix
         jobs = _restore_jobs(args, suffix)
+        if args.learn_noise:
+            from dxkit.train.learn import parse_budget, scene_chain
+
+            budget = parse_budget(args.learn_budget, args.device)
+            scene_chain(settings.chain, settings.strength, "scene.safetensors")  # the chain has a denoiser
     except ValueError as exc:  # a bad chain, strength, device or weights file (models.WeightsError)
         return _usage_error(str(exc))
+    with contextlib.ExitStack() as scratch:
+        if args.learn_noise:  # learn the scene from all the inputs, into a file that lives as long as the restore
+            import tempfile
+
+            from dxkit.train.learn import learn
+
+            folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="dxkit-learn-")))
+            weights = folder / f"{Path(args.input[0]).stem}.scene.safetensors"
+            result = learn(args.input, weights, budget_s=budget, layout=args.layout, device=args.device,
+                           progress=_learn_progress(False))
+            for text in _learn_summary(result):
+                print(text, file=sys.stderr)
+            settings.chain, settings.strength = scene_chain(settings.chain, settings.strength, weights)
+        return _restore_run(jobs, settings)
+
+
+def _restore_run(jobs, settings) -> int:
+    from pathlib import Path
+
+    from dxkit.infer import restore_files
+    from dxkit.infer.status import StatusLine
+
     started = time.perf_counter()
     line = StatusLine(sys.stderr)
     total = sum(_duration_or_zero(job.source) for job in jobs)
@@ -296,7 +321,7 @@ def cmd_restore(args) -> int:
             continue
         timing = (f" in {taken:.1f} s, RTF {taken / max(outcome.seconds_audio, 1e-9):.3f}" if len(jobs) == 1
                   else "")
-        print(f"{outcome.job.output}: restored with {' -> '.join(settings.chain)} "
+        print(f"{outcome.job.output}: restored with {' -> '.join(Path(n).name for n in settings.chain)} "
               f"({outcome.seconds_audio:.1f} s of audio{timing})")
         done = outcome.delivery
         if done is None:
@@ -317,12 +342,13 @@ def cmd_batch(args) -> int:
         settings = _restore_settings(args)
         settings.lanes, settings.reports = args.lanes, args.reports
         shard = Shard.from_environment()
+        per_folder = _scene_per_folder(args, settings, shard) if args.learn_noise else None
     except ValueError as exc:
         return _usage_error(str(exc))
     _raise_open_file_limit()
     bar = Progress(sys.stderr)
     try:
-        summary = run_batch(args.input_dir, args.output_dir, settings, args.jobs, shard, bar.update)
+        summary = run_batch(args.input_dir, args.output_dir, settings, args.jobs, shard, bar.update, per_folder)
     except ValueError as exc:
         return _usage_error(str(exc))
     finally:
@@ -330,6 +356,111 @@ def cmd_batch(args) -> int:
     for line in bar.summary(summary, args.output_dir):
         print(line)
     return EXIT_FAILED if summary.failed or summary.not_passing else EXIT_OK
+
+
+def _learn_progress(verbose: bool):
+    return (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) if verbose else (lambda line: None)
+
+
+def _learn_summary(result) -> list[str]:
+    """What ``dxkit learn`` found and did, as lines for the terminal (warnings start with it)."""
+    a, noise = result.adaptation, result.noise
+    sources = sorted({s.source for s in noise.stretches})
+    lines = [f"noise: {noise.seconds:.1f} s from {len(noise.stretches)} stretch(es) of {', '.join(sources)}",
+             f"adapted the denoiser for {a.steps} steps ({a.train_seconds:.0f} s; {result.seconds:.0f} s in all)",
+             f"check (SI-SDR on speech it never heard, over this noise at "
+             f"{'/'.join(f'{s:g}' for s in a.base.by_snr)} dB SNR): base {a.base.mean:.2f} dB, "
+             f"adapted {a.tuned.mean:.2f} dB; clean speech {a.base.clean:.2f} / {a.tuned.clean:.2f} dB"]
+    lines += [f"warning: {w}" for w in result.warnings]
+    if not a.adapted:
+        lines.append(f"warning: kept the base network unchanged: {a.reason}")
+    return lines
+
+
+def cmd_learn(args) -> int:
+    from pathlib import Path
+
+    from dxkit.deliver.audio import check_output_path
+    from dxkit.train.learn import learn, parse_budget
+    from dxkit.train.scene_noise import parse_range
+
+    try:
+        budget = parse_budget(args.budget, args.device)
+        ranges = [parse_range(r) for r in args.noise_range or []]
+        if ranges and args.noise:
+            raise ValueError("give --noise (room-tone files) or --noise-range (where the noise is in the takes), not both")
+        output = Path(args.output)
+        if output.suffix != ".safetensors":
+            raise ValueError(f"{output}: the learned network is written as a .safetensors file")
+        check_output_path(None, output)
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    _threads(args.threads)
+    try:
+        result = learn(args.takes, output, args.noise or [], ranges, budget, args.base, args.layout, args.seed,
+                       device=args.device, progress=_learn_progress(args.verbose))
+    except ValueError as exc:  # a device this machine lacks, a base that is not a weights file
+        return _usage_error(str(exc))
+    if args.json:
+        print(json.dumps({"output": str(output), "adapted": result.adaptation.adapted,
+                          "reason": result.adaptation.reason, "seconds": round(result.seconds, 1),
+                          "warnings": result.warnings,
+                          **_about(output)}))
+        return EXIT_OK
+    for line in _learn_summary(result):
+        print(line, file=sys.stderr if line.startswith("warning") else sys.stdout)
+    role = "the adapted denoiser" if result.adaptation.adapted else "the base denoiser, unchanged"
+    print(f"{output}: {role}; use it with --chain deplosive,{output},dereverb")
+    return EXIT_OK
+
+
+def _about(path) -> dict:
+    from dxkit.models import read_metadata
+
+    return read_metadata(path)[2]
+
+
+def _threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _scene_per_folder(args, settings, shard):
+    """``run_batch``'s ``per_folder`` for ``--learn-noise per-folder``: the denoiser learned from
+    each folder's takes, kept as ``.dxkit-scene.safetensors`` in its output folder so that a
+    rerun reuses it (while the folder holds the same takes) instead of learning again."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from dxkit.models import WeightsError, read_metadata
+    from dxkit.train.learn import learn, parse_budget, scene_chain
+
+    if shard.world > 1:
+        raise ValueError("--learn-noise per-folder learns in one process: run dxkit learn per folder first, "
+                         "then batch with --chain")
+    budget = parse_budget(args.learn_budget, args.device)
+    scene_chain(settings.chain, settings.strength, "scene.safetensors")  # the chain has a denoiser
+
+    def choose(out_folder: Path, jobs) -> object:
+        weights = out_folder / ".dxkit-scene.safetensors"
+        takes = sorted(job.source.name for job in jobs)
+        try:
+            known = read_metadata(weights)[2].get("adapted_on") == takes
+        except WeightsError:
+            known = False
+        if not known:
+            out_folder.mkdir(parents=True, exist_ok=True)
+            print(f"learning the noise of {jobs[0].source.parent} ({len(jobs)} take(s))", file=sys.stderr)
+            result = learn([job.source for job in jobs], weights, budget_s=budget, layout=args.layout,
+                           device=args.device)
+            for text in _learn_summary(result):
+                print(f"  {text}", file=sys.stderr)
+        chain, strength = scene_chain(settings.chain, settings.strength, weights)
+        return replace(settings, chain=chain, strength=strength)
+
+    return choose
 
 
 def cmd_train(args) -> int:
@@ -456,6 +587,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output file (.wav with --spec none), or a folder (required with several inputs)")
     _restore_options(p)
     p.add_argument("--report", metavar="DIR", help="with a spec: write the QC report here")
+    p.add_argument("--learn-noise", action="store_true",
+                   help="first adapt the denoiser to the noise between the lines of the inputs (as dxkit learn; "
+                        "all the inputs are one scene), then restore with it")
+    p.add_argument("--learn-budget", default="auto", metavar="TIME",
+                   help="with --learn-noise: its wall time, e.g. 120s (default: 120 s on the CPU, 30 s on a GPU)")
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("batch", help="restore (and deliver) every audio file under a folder, resumably",
@@ -470,9 +606,38 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes; with CUDA each takes its own GPU (default: 1)")
     p.add_argument("--reports", action="store_true",
                    help="with a spec: write each file's QC report (.qc.json, .qc.html) beside it")
+    p.add_argument("--learn-noise", choices=["per-folder"],
+                   help="adapt the denoiser to each folder's noise (its takes are one scene, as dxkit learn) "
+                        "before restoring that folder; kept as .dxkit-scene.safetensors in its output folder")
+    p.add_argument("--learn-budget", default="auto", metavar="TIME",
+                   help="with --learn-noise: wall time per folder (default: 120 s on the CPU, 30 s on a GPU)")
     p.add_argument("--lanes", type=int, default=16,
                    help="channels computed side by side per device batch (default: 16; try 256+ on a GPU)")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("learn", help="adapt the denoiser to the noise of a scene, from its takes, in minutes",
+                       description="Find the stretches of the takes where nobody speaks (the dialogue detector), "
+                                   "or take the noise from --noise files or --noise-range, and fine-tune the "
+                                   "shipped denoiser on that noise under clean speech shipped with dxkit, within "
+                                   "a time budget. A check on speech and noise it never trained on keeps the "
+                                   "adapted network only if it beats the base; otherwise the base is written "
+                                   "unchanged, with a warning. The file works with --chain like any network.")
+    p.add_argument("takes", nargs="+", metavar="TAKE", help="the scene's takes (never modified)")
+    p.add_argument("-o", "--output", required=True, help="the learned network, a .safetensors file")
+    p.add_argument("--noise", action="append", metavar="FILE",
+                   help="a room-tone recording of the scene, used whole (repeatable)")
+    p.add_argument("--noise-range", action="append", metavar="START-END",
+                   help="where the noise is in every take, in seconds or [H:]M:S, e.g. 12.5-20 (repeatable)")
+    p.add_argument("--budget", default="auto",
+                   help="wall time for all of it, e.g. 120s or 2m (default: 120 s on the CPU, 30 s on a GPU)")
+    p.add_argument("--base", default="denoise", help="the network to adapt (default: the shipped denoiser)")
+    p.add_argument("--layout", metavar="LAYOUT", help="what the takes' channels are, where the file does not say")
+    p.add_argument("--device", default="auto", help="auto (default: a GPU if there is one), cpu, cuda or cuda:N")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    p.add_argument("--seed", type=int, default=0, help="for the examples it makes (default: 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object: the output and what it records")
+    p.add_argument("-v", "--verbose", action="store_true", help="print the adaptation's progress")
+    p.set_defaults(func=cmd_learn)
 
     p = sub.add_parser("train", help="train or fine-tune a network (Hydra overrides: key=value ...)",
                        description="Train a network with Lightning; the configuration is Hydra's "

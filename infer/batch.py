@@ -318,8 +318,12 @@ def _device_for(settings: Settings, worker: int) -> str:
 
 def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: Settings, jobs: int = 1,
               shard: Shard = Shard(), progress: Callable[[Done | None, int, int], None] = lambda d, i, n: None,
-              ) -> BatchSummary:
+              per_folder: Callable[[Path, list[Job]], Settings] | None = None) -> BatchSummary:
     """Restore every audio file under ``in_dir`` into ``out_dir``; see the module docstring.
+
+    ``per_folder(out_folder, jobs)``, if given, chooses the settings of each input folder's jobs
+    (``dxkit batch --learn-noise per-folder``: a denoiser learned from that folder's takes); a
+    folder whose files are all done is still asked, so it must answer cheaply on a rerun.
 
     ``progress(done, finished, total)`` is called once before the first file (``done`` None) and
     after each file. Raises OutputError when ``out_dir`` cannot be used at all; a file that fails
@@ -343,42 +347,47 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
     planned, clashes = plan_jobs(in_dir, out_dir, files, suffix)
     planned = planned[shard.rank::shard.world]
     summary = BatchSummary(ignored=ignored)
-    fingerprint = settings_fingerprint(settings)
     manifest = Manifest(out_dir, f"{shard.rank}-of-{shard.world}")
-    todo = []
-    for job in planned:
-        if manifest.finished(job, fingerprint):
-            summary.skipped.append(str(job.source))
-        else:
-            todo.append(job)
-    if todo:  # only now does the device matter (this loads torch)
+    groups: dict[Path, list[Job]] = {}
+    for job in planned:  # one group (one set of networks) per input folder with per_folder, else one
+        groups.setdefault(job.source.parent if per_folder else in_dir, []).append(job)
+    work: list[tuple[Settings, str, list[Job]]] = []
+    for folder, group in groups.items():
+        chosen = per_folder(out_dir / folder.relative_to(in_dir), group) if per_folder else settings
+        fingerprint = settings_fingerprint(chosen)
+        todo = [job for job in group if not manifest.finished(job, fingerprint)]
+        summary.skipped += [str(job.source) for job in group if job not in todo]
+        if todo:
+            work.append((chosen, fingerprint, todo))
+    if work:  # only now does the device matter (this loads torch)
         settings.check_device()
-    for job in todo:
+    for job in (job for _, _, todo in work for job in todo):
         try:
             job.output.parent.mkdir(parents=True, exist_ok=True)
         except OSError:
             pass  # the runner reports the missing folder for this file
-    if shard.world > 1:
-        settings = replace(settings, device=_device_for(settings, shard.local_rank))
 
-    total = len(todo)
+    total = sum(len(todo) for _, _, todo in work)
     progress(None, 0, total)
-    before = {str(job.source): _stat_or_none(job.source) for job in todo}
+    for chosen, fingerprint, todo in work:
+        if shard.world > 1:
+            chosen = replace(chosen, device=_device_for(chosen, shard.local_rank))
+        before = {str(job.source): _stat_or_none(job.source) for job in todo}
 
-    def take(done: Done) -> None:
-        if done.error is None:
-            if before.get(done.source) == done.input_stat:  # else it changed while it was read:
-                manifest.record(done, fingerprint)           # not recorded, so a rerun does it again
-            summary.restored.append(done)
-            summary.seconds_audio += done.seconds_audio
-        else:
-            summary.failed.append(done)
-        progress(done, len(summary.restored) + len(summary.failed), total)
+        def take(done: Done, fingerprint: str = fingerprint, before: dict = before) -> None:
+            if done.error is None:
+                if before.get(done.source) == done.input_stat:  # else it changed while it was read:
+                    manifest.record(done, fingerprint)           # not recorded, so a rerun does it again
+                summary.restored.append(done)
+                summary.seconds_audio += done.seconds_audio
+            else:
+                summary.failed.append(done)
+            progress(done, len(summary.restored) + len(summary.failed), total)
 
-    if jobs > 1 and len(todo) > 1:
-        _run_workers(todo, settings, jobs, take)
-    elif todo:  # with nothing to do, torch and the networks are never loaded
-        _work(todo, settings, None, take)
+        if jobs > 1 and len(todo) > 1:
+            _run_workers(todo, chosen, jobs, take)
+        else:  # with nothing to do, torch and the networks are never loaded
+            _work(todo, chosen, None, take)
     for job in clashes[shard.rank::shard.world]:
         summary.failed.append(Done(str(job.source), str(job.output), 0.0,
                                    f"{job.source}: its output name {job.output.name} is taken by another input"))
