@@ -140,8 +140,10 @@ def restoration_text(restoration: list[dict]) -> str:
         limit = step["strength_db"]
         what = "full strength" if limit is None else f"at most {limit:g} dB"
         if "adapted_on" in step:
-            took = "adapted to" if step["adapted"] else f"{step['base']} unchanged, its check refused adapting to"
-            what = f"{step.get('role', 'adapted')} {took} {', '.join(step['adapted_on'])}, {what}"
+            takes = step["adapted_on"]
+            on = ", ".join(takes[:3]) + (f" and {len(takes) - 3} more" if len(takes) > 3 else "")
+            what = (f"{step.get('role', 'network')} adapted to {on}, {what}" if step["adapted"] else
+                    f"{step['base']} unchanged: its check refused the adaptation to {on}, {what}")
         elif "role" in step:
             what = f"{step['role']}, {what}"
         return f"{Path(step['network']).name} ({what})"

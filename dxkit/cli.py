@@ -267,26 +267,25 @@ def cmd_restore(args) -> int:
         suffix = ".wav" if args.spec == "none" else specs.resolve(args.spec).output.suffix
         jobs = _restore_jobs(args, suffix)
         if args.learn_noise:
-            from dxkit.train.learn import parse_budget, scene_chain
+            from dxkit.train.learn import parse_budget, the_denoiser
 
-            budget = parse_budget(args.learn_budget, args.device)
-            scene_chain(settings.chain, settings.strength, "scene.safetensors")  # the chain has a denoiser
+            budget, base = parse_budget(args.learn_budget, args.device), the_denoiser(settings.chain)
     except ValueError as exc:  # a bad chain, strength, device or weights file (models.WeightsError)
         return _usage_error(str(exc))
-    with contextlib.ExitStack() as scratch:
-        if args.learn_noise:  # learn the scene from all the inputs, into a file that lives as long as the restore
-            import tempfile
+    if args.learn_noise:  # learn the scene from all the inputs; the network is kept beside the output
+        from dxkit.train.learn import learn, scene_chain
 
-            from dxkit.train.learn import learn
-
-            folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="dxkit-learn-")))
-            weights = folder / f"{Path(args.input[0]).stem}.scene.safetensors"
-            result = learn(args.input, weights, budget_s=budget, layout=args.layout, device=args.device,
-                           progress=_learn_progress(False))
-            for text in _learn_summary(result):
-                print(text, file=sys.stderr)
-            settings.chain, settings.strength = scene_chain(settings.chain, settings.strength, weights)
-        return _restore_run(jobs, settings)
+        first = jobs[0].output
+        weights = first.with_name(f"{first.stem}.scene.safetensors")
+        try:
+            result = learn(args.input, weights, budget_s=budget, base=base, layout=args.layout, device=args.device)
+        except ValueError as exc:
+            return _usage_error(str(exc))
+        for text in _learn_summary(result):
+            print(text, file=sys.stderr)
+        print(f"{weights}: the scene's denoiser, kept for --chain", file=sys.stderr)
+        settings.chain, settings.strength = scene_chain(settings.chain, settings.strength, weights)
+    return _restore_run(jobs, settings)
 
 
 def _restore_run(jobs, settings) -> int:
@@ -434,14 +433,14 @@ def _scene_per_folder(args, settings, shard):
     from dataclasses import replace
     from pathlib import Path
 
+    from dxkit.deliver.errors import DxkitError
     from dxkit.models import WeightsError, read_metadata
-    from dxkit.train.learn import learn, parse_budget, scene_chain
+    from dxkit.train.learn import learn, parse_budget, scene_chain, the_denoiser
 
     if shard.world > 1:
         raise ValueError("--learn-noise per-folder learns in one process: run dxkit learn per folder first, "
                          "then batch with --chain")
-    budget = parse_budget(args.learn_budget, args.device)
-    scene_chain(settings.chain, settings.strength, "scene.safetensors")  # the chain has a denoiser
+    budget, base = parse_budget(args.learn_budget, args.device), the_denoiser(settings.chain)
 
     def choose(out_folder: Path, jobs) -> object:
         weights = out_folder / ".dxkit-scene.safetensors"
@@ -451,10 +450,16 @@ def _scene_per_folder(args, settings, shard):
         except WeightsError:
             known = False
         if not known:
-            out_folder.mkdir(parents=True, exist_ok=True)
             print(f"learning the noise of {jobs[0].source.parent} ({len(jobs)} take(s))", file=sys.stderr)
-            result = learn([job.source for job in jobs], weights, budget_s=budget, layout=args.layout,
-                           device=args.device)
+            try:
+                out_folder.mkdir(parents=True, exist_ok=True)
+                result = learn([job.source for job in jobs], weights, budget_s=budget, base=base,
+                               layout=args.layout, device=args.device)
+            except (DxkitError, ValueError, OSError) as exc:  # one folder never stops the batch
+                print(f"warning: {jobs[0].source.parent}: not learned, restored with {base} as it is ({exc}; "
+                      "dxkit learn takes --noise or --noise-range: learn the folder with it, then batch it "
+                      "with --chain)", file=sys.stderr)
+                return settings
             for text in _learn_summary(result):
                 print(f"  {text}", file=sys.stderr)
         chain, strength = scene_chain(settings.chain, settings.strength, weights)
@@ -589,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="DIR", help="with a spec: write the QC report here")
     p.add_argument("--learn-noise", action="store_true",
                    help="first adapt the denoiser to the noise between the lines of the inputs (as dxkit learn; "
-                        "all the inputs are one scene), then restore with it")
+                        "all the inputs are one scene; kept as OUTPUT.scene.safetensors), then restore with it")
     p.add_argument("--learn-budget", default="auto", metavar="TIME",
                    help="with --learn-noise: its wall time, e.g. 120s (default: 120 s on the CPU, 30 s on a GPU)")
     p.set_defaults(func=cmd_restore)

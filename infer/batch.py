@@ -169,12 +169,18 @@ def settings_fingerprint(settings: Settings) -> str:
     reports or not, dxkit's version. Loads no torch: raises ``models.WeightsError`` for a
     network that is not there."""
     digest = hashlib.sha256()
+    # a weights file is what its weights are, wherever it lies (a learned scene's file sits in
+    # the output folder, which may be named differently on a rerun)
+    ident = {}
     for name in settings.chain:
         path = models.weights_file(name)
+        ident[name] = name if path is None or name in models.names() else file_sha256(path)
         digest.update((name if path is None else file_sha256(path)).encode())  # None: built in code
     spec_text = "none" if settings.spec == "none" else json.dumps(asdict(specs.resolve(settings.spec)),
                                                                     sort_keys=True, default=str)
-    digest.update(json.dumps({"chain": settings.chain, "strength": settings.strength, "spec": spec_text,
+    digest.update(json.dumps({"chain": [ident[n] for n in settings.chain],
+                              "strength": {ident.get(n, n): v for n, v in settings.strength.items()},
+                              "spec": spec_text,
                               "precision": settings.precision or "auto", "reports": settings.reports,
                               "layout": settings.layout, "channels": settings.channels, "track": settings.track,
                               "highpass_hz": settings.highpass_hz, "bit_depth": settings.bit_depth,
@@ -355,8 +361,9 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
     for folder, group in groups.items():
         chosen = per_folder(out_dir / folder.relative_to(in_dir), group) if per_folder else settings
         fingerprint = settings_fingerprint(chosen)
-        todo = [job for job in group if not manifest.finished(job, fingerprint)]
-        summary.skipped += [str(job.source) for job in group if job not in todo]
+        done = [manifest.finished(job, fingerprint) for job in group]
+        todo = [job for job, finished in zip(group, done) if not finished]
+        summary.skipped += [str(job.source) for job, finished in zip(group, done) if finished]
         if todo:
             work.append((chosen, fingerprint, todo))
     if work:  # only now does the device matter (this loads torch)
@@ -386,7 +393,7 @@ def run_batch(in_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: S
 
         if jobs > 1 and len(todo) > 1:
             _run_workers(todo, chosen, jobs, take)
-        else:  # with nothing to do, torch and the networks are never loaded
+        else:
             _work(todo, chosen, None, take)
     for job in clashes[shard.rank::shard.world]:
         summary.failed.append(Done(str(job.source), str(job.output), 0.0,

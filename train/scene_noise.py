@@ -9,11 +9,14 @@ Where the noise is comes from one of three places, the first given wins:
   ``MARGIN_S`` away from every line (its edges, breaths and the tail of a word are not noise) and
   below ``QUIET_PROBABILITY``, in runs of at least ``SHORTEST_S``.
 
-A take is read in blocks (bounded memory); of each stretch only the channels a restore would
-restore by default are kept (``Layout.dialogue``: a mix's centre, else every channel), each as a
-piece of its own, resampled to 48 kHz. Digital silence (10 ms frames under ``SILENCE_DBFS``)
-holds no noise to learn and is dropped. The pieces are joined with 10 ms crossfades into one
-signal, at most ``MAX_SECONDS`` long.
+A take is read in blocks, and no more of it is kept than ``MAX_SECONDS`` of noise (bounded
+memory); of each stretch only the channels a restore would restore by default are kept
+(``Layout.dialogue``: a mix's centre, else every channel; not ``--channels``), resampled to
+48 kHz. Digital silence (10 ms frames under ``DIGITAL_SILENCE_DB`` on every channel) holds no
+noise to learn and is dropped. The stretches are then split in time, the last ``CHECK_SHARE``
+(at least ``CHECK_MIN_S``) kept aside for the check (every channel of them, so that the check
+never hears a stretch whose other channel was learned from), and each part's channels are
+joined, one after another, with 10 ms crossfades into one signal.
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from scipy.ndimage import binary_dilation
+
 from dxkit.deliver.audio import probe, read_blocks
+from dxkit.deliver.dialogue import DIGITAL_SILENCE_DB, segments
 from dxkit.deliver.errors import DxkitError
 from dxkit.deliver.layout import of_file
 from dxkit.infer.detect import FRAME_S, DialogueActivity, detect
@@ -37,7 +43,8 @@ MAX_SECONDS = 600.0
 MARGIN_S = 0.25
 SHORTEST_S = 0.3
 QUIET_PROBABILITY = 0.3
-SILENCE_DBFS = -100.0
+CHECK_SHARE = 0.2
+CHECK_MIN_S = 1.0
 CROSSFADE = 480  # 10 ms at 48 kHz
 
 
@@ -56,16 +63,16 @@ class Stretch:
 
 @dataclass(frozen=True)
 class SceneNoise:
-    """The noise of a scene at 48 kHz, mono float32 ``[T]``, where it came from, and the
-    bandwidth its recordings can carry (half the lowest of their rates)."""
+    """The noise of a scene at 48 kHz, mono float32 ``[T]``: ``audio`` to learn from and
+    ``check`` to judge with (later stretches, never learned from); where it came from, how many
+    seconds of it there are (time, whatever the channels), and the bandwidth its recordings can
+    carry (half the lowest of their rates)."""
 
     audio: np.ndarray
+    check: np.ndarray
     stretches: tuple[Stretch, ...]
+    seconds: float
     bandwidth_hz: float
-
-    @property
-    def seconds(self) -> float:
-        return len(self.audio) / RATE
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -85,51 +92,66 @@ def quiet_stretches(activity: DialogueActivity, margin_s: float = MARGIN_S,
     """``(start s, end s)`` of the stretches with no dialogue: frames under ``QUIET_PROBABILITY``
     and at least ``margin_s`` from every frame called dialogue, in runs of ``shortest_s`` or more."""
     margin = round(margin_s / FRAME_S)
-    near = np.convolve(activity.active.astype(np.int32), np.ones(2 * margin + 1, np.int32), mode="same") > 0
+    near = binary_dilation(activity.active, np.ones(2 * margin + 1, bool)) if margin else activity.active
     quiet = (activity.probability < QUIET_PROBABILITY) & ~near
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(np.int8), [0]))))
-    return [(s * FRAME_S, e * FRAME_S) for s, e in zip(edges[::2], edges[1::2])
-            if (e - s) * FRAME_S >= shortest_s - 1e-9]
+    return [(a, b) for a, b in segments(quiet, FRAME_S) if b - a >= shortest_s - 1e-9]
 
 
 def _pieces(path: Path, spans: list[tuple[float, float]], layout: str | None,
             budget: float) -> tuple[list[np.ndarray], list[Stretch], int]:
-    """The samples of ``spans`` in the file (its dialogue channels, each a piece), read in
-    blocks; stops once ``budget`` seconds are kept. Returns the pieces, the stretches and the
-    file's rate."""
+    """The samples of ``spans`` in the file (its dialogue channels, ``[C, T]`` each), read in
+    blocks, the spans in time order; stops once ``budget`` seconds are kept. Returns the pieces,
+    the stretches (as kept) and the file's rate."""
     info = probe(path)
-    channels = of_file(info, layout).dialogue
+    channels = list(of_file(info, layout).dialogue)
     rate = info.sample_rate
-    bounds = [(round(s * rate), min(round(e * rate), info.frames)) for s, e in spans]
+    bounds = sorted((round(s * rate), min(round(e * rate), info.frames)) for s, e in spans)
     bounds = [(s, e) for s, e in bounds if e > s]
     parts: list[list[np.ndarray]] = [[] for _ in bounds]
-    position, kept = 0, 0.0
+    position, left = 0, int(budget * rate)
     for block in read_blocks(info):
         end = position + block.shape[1]
         for i, (s, e) in enumerate(bounds):
-            if s < end and e > position:
-                parts[i].append(block[list(channels), max(s, position) - position:min(e, end) - position])
+            take = min(e, end, max(s, position) + left) - max(s, position)
+            if s < end and e > position and take > 0:
+                parts[i].append(block[channels, max(s, position) - position:max(s, position) - position + take])
+                left -= take
         position = end
-        if bounds and position >= bounds[-1][1]:
+        if not bounds or left <= 0 or position >= max(e for _, e in bounds):
             break
     pieces, stretches = [], []
-    for (s, e), got in zip(bounds, parts):
-        if kept >= budget or not got:
-            continue
-        joined = np.concatenate(got, axis=1)
-        pieces += list(joined)
-        stretches.append(Stretch(path.name, s / rate, e / rate))
-        kept += joined.shape[1] / rate * len(channels)
+    for (s, _), got in zip(bounds, parts):
+        if got:
+            joined = np.concatenate(got, axis=1)
+            pieces.append(joined)
+            stretches.append(Stretch(path.name, s / rate, (s + joined.shape[1]) / rate))
     return pieces, stretches, rate
 
 
 def _drop_silence(x: np.ndarray) -> np.ndarray:
-    """``x`` without its 10 ms frames of digital silence (under ``SILENCE_DBFS`` RMS)."""
+    """``x`` (``[C, T]``) without its 10 ms frames of digital silence on every channel."""
     hop = RATE // 100
-    frames = len(x) // hop
-    power = np.mean(x[:frames * hop].reshape(frames, hop).astype(np.float64) ** 2, axis=1)
-    keep = power >= 10 ** (SILENCE_DBFS / 10)
-    return x[:frames * hop].reshape(frames, hop)[keep].reshape(-1)
+    frames = x.shape[1] // hop
+    power = np.mean(x[:, :frames * hop].reshape(x.shape[0], frames, hop).astype(np.float64) ** 2, axis=2)
+    keep = (power >= 10 ** (DIGITAL_SILENCE_DB / 10)).any(axis=0)
+    return x[:, :frames * hop].reshape(x.shape[0], frames, hop)[:, keep].reshape(x.shape[0], -1)
+
+
+def _split(pieces: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``[C, T]`` pieces in time order -> ``(to learn from, to check with)``: the last
+    ``CHECK_SHARE`` of the time (at least ``CHECK_MIN_S``) goes to the check, a piece that
+    straddles the cut cut in two, every channel alike."""
+    total = sum(p.shape[1] for p in pieces)
+    cut = total - max(int(CHECK_SHARE * total), int(CHECK_MIN_S * RATE))
+    learn, check, at = [], [], 0
+    for p in pieces:
+        here = min(max(cut - at, 0), p.shape[1])
+        if here:
+            learn.append(p[:, :here])
+        if here < p.shape[1]:
+            check.append(p[:, here:])
+        at += p.shape[1]
+    return learn, check
 
 
 def join(pieces: list[np.ndarray]) -> np.ndarray:
@@ -157,7 +179,10 @@ def find_noise(takes: list[str | os.PathLike], noise_files: list[str | os.PathLi
     rates: list[int] = []
     for take in takes:  # every take must be readable, even when the noise comes from elsewhere
         probe(take)
+    kept = 0.0
     for path in map(Path, noise_files if noise_files and not ranges else takes):
+        if kept >= MAX_SECONDS:
+            break
         info = probe(path)
         if ranges:
             outside = [r for r in ranges if r[0] >= info.duration_s]
@@ -169,19 +194,22 @@ def find_noise(takes: list[str | os.PathLike], noise_files: list[str | os.PathLi
             spans = [(0.0, info.duration_s)]
         else:
             spans = quiet_stretches(detect(path, net=detector, layout=layout))
-        got, where, rate = _pieces(path, spans, layout, MAX_SECONDS - sum(len(p) for p in pieces) / RATE)
+        got, where, rate = _pieces(path, spans, layout, MAX_SECONDS - kept)
         rates.append(rate)
         stretches += where
         for p in got:
-            p48 = soxr.resample(p, rate, RATE, quality="HQ").astype(np.float32) if rate != RATE else p
-            p48 = _drop_silence(p48)
-            if len(p48) >= CROSSFADE * 2:
+            p48 = soxr.resample(p.T, rate, RATE, quality="HQ").T.astype(np.float32) if rate != RATE else p
+            p48 = _drop_silence(np.atleast_2d(p48))
+            if p48.shape[1] >= CROSSFADE * 2:
                 pieces.append(p48)
-    audio = join(pieces)[:int(MAX_SECONDS * RATE)]
-    if len(audio) < min_seconds * RATE:
-        found = f"found {len(audio) / RATE:.1f} s" if len(audio) else "found none"
+                kept += p48.shape[1] / RATE
+    seconds = sum(p.shape[1] for p in pieces) / RATE
+    if seconds < min_seconds:
+        found = f"found {np.floor(seconds * 100) / 100:.2f} s" if pieces else "found none"
         how = ("in the noise range(s) given" if ranges else "in the noise file(s)" if noise_files
                else "between the lines (where the dialogue detector hears no one)")
         raise NoiseError(f"too little noise to learn from: {found} {how}, need {min_seconds:g} s of noise "
                          "without speech; give a room-tone recording (--noise) or where it is (--noise-range)")
-    return SceneNoise(audio, tuple(stretches), min(rates) / 2)
+    learn, check = _split(pieces)
+    return SceneNoise(join([c for p in learn for c in p]), join([c for p in check for c in p]),
+                      tuple(stretches), seconds, min(rates) / 2)

@@ -1,7 +1,7 @@
 """Build train/speech/: the clean speech `dxkit learn` adapts the denoiser with, shipped inside the
 package so that learning a take's noise works offline after ``pip install``.
 
-About 2.7 minutes from 25 speakers, none of them a speaker of the test set (``data/evalset``)
+About 2.9 minutes from 24 speakers, none of them a speaker of the test set (``data/evalset``)
 or of the bundled example, so adapting to a scene never hears a voice it is later scored on:
 
 - LibriSpeech train-clean-100 (CC BY 4.0): 16 speakers, 7 s each (the evalset takes every 16th

@@ -51,7 +51,7 @@ def test_parse_budget():
     assert parse_budget("2m") == 120.0
     assert parse_budget("90") == 90.0
     assert parse_budget("auto", "cpu") == learning.DEFAULT_BUDGET_S
-    for bad in ("abc", "5s", "-3", "nan"):
+    for bad in ("abc", "5s", "-3", "nan", "inf"):
         with pytest.raises(ValueError):
             parse_budget(bad)
 
@@ -96,7 +96,7 @@ def test_a_network_that_does_not_beat_the_base_falls_back_to_it(tmp_path, take):
     """No steps: the adapted network is the base, it gains nothing, and the base is written."""
     out = tmp_path / "scene.safetensors"
     result = learn([take], out, ranges=[(0.0, 3.0), (5.5, 8.0)], base="debug", max_steps=0)
-    assert not result.adaptation.adapted and "did not beat the base" in result.adaptation.reason
+    assert not result.adaptation.adapted and "no time was left" in result.adaptation.reason
     written, base = models.load(out).state_dict(), models.load("debug").state_dict()
     assert all(torch.equal(written[k], base[k]) for k in base)
     assert models.read_metadata(out)[2]["adapted"] is False
@@ -106,7 +106,7 @@ def test_the_budget_bounds_the_training(take):
     """A budget already spent leaves no time to train: no step is taken and the base is kept."""
     noise = find_noise([take], ranges=[(0.0, 3.0), (5.5, 8.0)])
     spent = adapt(noise, "debug", budget_s=10.0, started=time.perf_counter() - 10.0)
-    assert spent.steps == 0 and not spent.adapted
+    assert spent.steps == 0 and not spent.adapted and "no time was left" in spent.reason
     some = adapt(noise, "debug", budget_s=600.0, max_steps=3)
     assert some.steps == 3
 
@@ -153,13 +153,14 @@ def test_restore_learn_noise_restores_with_the_learned_denoiser(tmp_path, take, 
     assert main(["restore", str(take), "-o", str(out), "--learn-noise", "--learn-budget", "60s",
                  "--spec", "ebu-r128", "--report", str(tmp_path)]) in (0, 1)
     said = capsys.readouterr()
-    assert "noise:" in said.err and "take.scene.safetensors" in said.out
+    weights = tmp_path / "restored.scene.safetensors"  # kept beside the output
+    assert "noise:" in said.err and weights.name in said.out and weights.is_file()
     assert sf.info(out).duration == pytest.approx(sf.info(take).duration, abs=1e-3)
     report = json.loads((tmp_path / "restored.wav.qc.json").read_text())
     step = report["restoration"][1]  # the QC report says which denoiser ran, and on what it learned
-    assert Path(step["network"]).name == "take.scene.safetensors" and step["role"] == "denoise"
+    assert step["network"] == str(weights) and step["role"] == "denoise"
     assert step["adapted_on"] == ["take.wav"] and step["strength_db"] == 12.0  # the denoiser's default limit
-    assert "take.scene.safetensors (denoise " in json.dumps(report)
+    assert "restored.scene.safetensors (denoise " in json.dumps(report)
     assert main(["restore", str(take), "-o", str(tmp_path / "x.wav"), "--learn-noise", "--chain", "dereverb"]) == 2
     assert "has none" in capsys.readouterr().err
 
@@ -184,8 +185,17 @@ def test_batch_learns_once_per_folder_and_reuses_it(tmp_path, take, capsys, monk
         assert (tmp_path / "out" / scene / ".dxkit-scene.safetensors").is_file()
         assert (tmp_path / "out" / scene / "t1.wav").is_file()
     capsys.readouterr()
-    assert main(args) == 0  # a rerun: nothing learned again, nothing restored again
+    moved = tmp_path / "moved"
+    (tmp_path / "out").rename(moved)  # a rerun, into the output folder under another name:
+    assert main([*args[:2], str(moved), *args[3:]]) == 0  # nothing learned again, nothing restored again
     assert len(calls) == 2 and "3 already done (skipped)" in capsys.readouterr().out
+    # a folder with too little noise is restored as it is, with a warning; the batch goes on
+    (src / "short").mkdir()
+    sf.write(src / "short" / "t.wav", np.zeros(RATE, np.float32) + 0.01, RATE)
+    assert main([*args[:2], str(moved), *args[3:]]) == 0
+    said = capsys.readouterr()
+    assert "not learned, restored with denoise as it is (too little noise" in said.err
+    assert (moved / "short" / "t.wav").is_file() and len(calls) == 3
 
 
 def test_noise_in_most_of_a_take_is_flagged(tmp_path):

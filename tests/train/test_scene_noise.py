@@ -7,7 +7,7 @@ import soundfile as sf
 from dxkit.deliver.errors import AudioInputError
 from dxkit.infer.detect import DialogueActivity
 from dxkit.train.learn import SPEECH_DIR
-from dxkit.train.scene_noise import NoiseError, find_noise, join, parse_range, quiet_stretches
+from dxkit.train.scene_noise import CROSSFADE, NoiseError, find_noise, join, parse_range, quiet_stretches
 
 RATE = 48000
 
@@ -51,11 +51,38 @@ def test_ranges_take_those_samples_of_every_take_and_drop_digital_silence(tmp_pa
     take = (0.01 * rng.standard_normal(10 * RATE)).astype(np.float32)
     take[6 * RATE:7 * RATE] = 0.0  # digital silence inside the second range
     sf.write(tmp_path / "a.wav", take, RATE, subtype="FLOAT")
-    found = find_noise([tmp_path / "a.wav"], ranges=[(1.0, 3.0), (5.0, 8.0)])
+    found = find_noise([tmp_path / "a.wav"], ranges=[(5.0, 8.0), (1.0, 3.0)])  # in any order
     assert [(s.start_s, s.end_s) for s in found.stretches] == [(1.0, 3.0), (5.0, 8.0)]
-    assert found.seconds == pytest.approx(2.0 + 2.0 - 0.01, abs=0.011)  # one crossfade, 1 s of zeros dropped
+    assert found.seconds == pytest.approx(4.0)  # 1 s of zeros dropped
     assert np.array_equal(found.audio[:RATE], take[RATE:2 * RATE])
+    # the last fifth of the time (at least 1 s) is kept aside for the check, never learned from
+    assert len(found.check) == pytest.approx(RATE, abs=CROSSFADE)
+    assert np.array_equal(found.check[-RATE // 2:], take[8 * RATE - RATE // 2:8 * RATE])
+    assert len(found.audio) == pytest.approx(3 * RATE, abs=2 * CROSSFADE)
     assert found.bandwidth_hz == RATE / 2
+
+
+def test_stereo_noise_counts_time_and_checks_on_stretches_never_learned(tmp_path):
+    rng = np.random.default_rng(5)
+    left = (0.01 * rng.standard_normal(10 * RATE)).astype(np.float32)
+    sf.write(tmp_path / "st.wav", np.stack([left, left * 0.5], axis=1), RATE, subtype="FLOAT")
+    found = find_noise([tmp_path / "st.wav"], ranges=[(0.0, 5.0)])
+    assert found.seconds == pytest.approx(5.0)  # time, not channels times time
+    assert len(found.audio) + len(found.check) == pytest.approx(10 * RATE, abs=4 * CROSSFADE)
+    head = found.check[:RATE // 2]  # the check starts at 4 s of the left channel, learned in neither
+    assert np.allclose(head[CROSSFADE:], left[4 * RATE + CROSSFADE:4 * RATE + RATE // 2])
+    with pytest.raises(NoiseError, match="found 2.00 s"):
+        find_noise([tmp_path / "st.wav"], ranges=[(0.0, 2.0)])
+
+
+def test_a_take_shorter_than_the_margins_is_no_crash(tmp_path):
+    sf.write(tmp_path / "short.wav", np.zeros(RATE // 5, np.float32), RATE)
+    assert quiet_stretches(activity(np.zeros(40))) == [(0.0, 0.4)]
+    voiced = np.zeros(30)
+    voiced[10:15] = 0.9
+    assert quiet_stretches(activity(voiced)) == []  # 30 frames, fewer than the margin's window
+    with pytest.raises(NoiseError, match="too little noise"):
+        find_noise([tmp_path / "short.wav"])
 
 
 def test_noise_files_are_used_whole_and_resampled(tmp_path):
@@ -71,7 +98,7 @@ def test_noise_files_are_used_whole_and_resampled(tmp_path):
 def test_too_little_noise_and_ranges_outside_the_take_are_clear_errors(tmp_path):
     rng = np.random.default_rng(2)
     sf.write(tmp_path / "t.wav", (0.01 * rng.standard_normal(5 * RATE)).astype(np.float32), RATE, subtype="FLOAT")
-    with pytest.raises(NoiseError, match="too little noise.*found 2.0 s in the noise range"):
+    with pytest.raises(NoiseError, match="too little noise.*found 2.00 s in the noise range"):
         find_noise([tmp_path / "t.wav"], ranges=[(0.0, 2.0)])
     with pytest.raises(NoiseError, match="starts after the end of the take"):
         find_noise([tmp_path / "t.wav"], ranges=[(6.0, 9.0)])
