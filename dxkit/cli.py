@@ -277,8 +277,12 @@ def cmd_restore(args) -> int:
 
         first = jobs[0].output
         weights = first.with_name(f"{first.stem}.scene.safetensors")
+        from dxkit.train.scene_noise import NoiseError
+
         try:
             result = learn(args.input, weights, budget_s=budget, base=base, layout=args.layout, device=args.device)
+        except NoiseError as exc:  # its hint names dxkit learn's options
+            return _usage_error(f"{exc} (with dxkit learn; then restore with --chain)")
         except ValueError as exc:
             return _usage_error(str(exc))
         for text in _learn_summary(result):
