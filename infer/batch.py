@@ -174,8 +174,9 @@ def settings_fingerprint(settings: Settings) -> str:
     ident = {}
     for name in settings.chain:
         path = models.weights_file(name)
-        ident[name] = name if path is None or name in models.names() else file_sha256(path)
-        digest.update((name if path is None else file_sha256(path)).encode())  # None: built in code
+        weights = name if path is None else file_sha256(path)  # None: built in code
+        ident[name] = name if name in models.names() else weights
+        digest.update(weights.encode())
     spec_text = "none" if settings.spec == "none" else json.dumps(asdict(specs.resolve(settings.spec)),
                                                                     sort_keys=True, default=str)
     digest.update(json.dumps({"chain": [ident[n] for n in settings.chain],

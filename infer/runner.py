@@ -104,9 +104,9 @@ def step_record(name: str, strength_db: float | None) -> dict:
     what it was adapted on and whether its check kept the adaptation."""
     step = {"network": name, "strength_db": strength_db}
     if name not in models.names():
-        about = models.read_metadata(models.weights_file(name))[2]
-        if models.role(name) in models.SHIPPED:
-            step["role"] = models.role(name)
+        about, role = models.read_metadata(models.weights_file(name))[2], models.role(name)
+        if role in models.SHIPPED:
+            step["role"] = role
         if "adapted_on" in about:
             step.update(adapted_on=about["adapted_on"], adapted=bool(about.get("adapted")), base=about.get("base"))
     return step
