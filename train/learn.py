@@ -38,6 +38,7 @@ import torch
 
 from dxkit import models
 from dxkit.deliver.audio import probe
+from dxkit.deliver.errors import OutputError
 from dxkit.infer.devices import resolve_device
 from dxkit.models.weights import save
 
@@ -265,7 +266,8 @@ def learn(takes: list[str | os.PathLike], output: str | os.PathLike | None, nois
     """Find the scene's noise in ``takes`` (or ``noise_files``, or ``ranges``), adapt ``base``
     to it within ``budget_s`` seconds (all of it: finding the noise included) and write the
     network to ``output`` (a ``.safetensors`` file ``--chain`` accepts; atomically), if given.
-    Raises NoiseError when there is too little noise, AudioInputError for an unreadable take."""
+    Raises NoiseError when there is too little noise, AudioInputError for an unreadable take,
+    OutputError when the file cannot be written."""
     started = time.perf_counter()
     if output is not None and Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: a learned network is a .safetensors file")
@@ -280,7 +282,10 @@ def learn(takes: list[str | os.PathLike], output: str | os.PathLike | None, nois
     adaptation = adapt(noise, base, budget_s, started, seed, max_steps, device=device, progress=progress)
     model = adaptation.model
     if output is not None:
-        save(model, output, model.family, dict(model.args), describe(takes, noise, adaptation, base, budget_s))
+        try:
+            save(model, output, model.family, dict(model.args), describe(takes, noise, adaptation, base, budget_s))
+        except OSError as exc:  # a full disk, a folder gone: nothing is left behind (save is atomic)
+            raise OutputError(f"{output}: cannot write the learned network ({exc.strerror or exc})") from None
     return LearnResult(Path(output) if output is not None else None, noise, adaptation,
                        time.perf_counter() - started, warnings)
 

@@ -209,3 +209,16 @@ def test_noise_in_most_of_a_take_is_flagged(tmp_path):
     assert result.warnings and "dialogue in only" in result.warnings[0]
     ranged = learn([path], None, ranges=[(0.0, 5.0)], base="debug", max_steps=0)
     assert ranged.warnings == []  # the user said where the noise is
+
+
+def test_a_full_disk_is_a_one_line_error_and_leaves_nothing(tmp_path, take, capsys, monkeypatch):
+    def full(model, path, *args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(learning, "save", full)
+    out = tmp_path / "scene.safetensors"
+    assert main(["learn", str(take), "-o", str(out), "--base", "debug", "--budget", "10s",
+                 "--noise-range", "0-3", "--noise-range", "5.5-8"]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
