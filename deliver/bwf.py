@@ -131,6 +131,18 @@ class WavMetadata:
     channel_mask: int | None = None  # None where ``fmt `` is not WAVE_FORMAT_EXTENSIBLE
     rate: int | None = None  # the rate the time reference counts at, where not the file's own
 
+    def moved(self, frames: int, file_rate: int) -> WavMetadata:
+        """This metadata on the same file with ``frames`` (at ``file_rate``) cut from its head
+        (added, where negative): the time reference, and iXML's mirror of it, move by as much
+        (never before midnight)."""
+        if self.bext is None or not frames:
+            return self
+        at = self.rate or file_rate
+        reference = max(self.bext.time_reference + rescaled(frames, file_rate, at), 0)
+        ixml = self.ixml and ixml_fields(self.ixml, {"BWF_TIME_REFERENCE_LOW": reference & 0xFFFFFFFF,
+                                                     "BWF_TIME_REFERENCE_HIGH": reference >> 32})
+        return replace(self, bext=replace(self.bext, time_reference=reference), ixml=ixml)
+
     def carried(self, from_rate: int, to_rate: int, history_line: str, depth: int | None = None) -> WavMetadata:
         """This metadata on a file written at ``to_rate`` (and ``depth`` bits, where given) from
         one at ``from_rate`` (``rate`` where set; see ``Bext.carried``); iXML's file sample

@@ -24,6 +24,7 @@ from .audio import AudioInfo, atomic_path, check_output_path, probe, read_blocks
 from .bwf import Bext, WavMetadata, coding_history, read_metadata, write_metadata
 from .tags import bext_tags, write_tags
 from .dialogue import dialogue_loudness, with_dialogue
+from .ends import Ends, plan_ends, write_ends
 from .requirements import NO_INTEGRATED, Requirement, evaluate, passed
 from .encode import Encoder
 from .errors import AudioInputError, OutputError
@@ -89,6 +90,7 @@ class DeliveryResult:
     restored: Measurement | None = None
     restoration: list[dict] = field(default_factory=list)
     dialogue: np.ndarray | None = field(default=None, repr=False)  # the mask delivery used, per 10 ms
+    edits: list[str] = field(default_factory=list)  # what was done to the file's ends (room tone)
 
     @property
     def passed(self) -> bool:
@@ -125,6 +127,7 @@ class DeliveryResult:
                 "limiter_max_reduction_db": round(self.limiter_reduction_db, 2),
                 "renders": self.renders,
                 "trial_renders": self.trials,
+                "edits": self.edits,
             },
             "true_peak_overs_after": {"threshold_dbtp": self.after.overs_threshold_dbtp,
                                       "count": self.after.over_count},
@@ -431,12 +434,14 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
             highpass_hz: float | None = None, leveler: bool | None = None,
             dialogue: np.ndarray | None = None, layout: str | None = None,
             track: str | None = None, metadata: WavMetadata | None = None,
-            highpass_channels: tuple[int, ...] | None = None) -> DeliveryResult:
+            highpass_channels: tuple[int, ...] | None = None, fit_ends: bool = True) -> DeliveryResult:
     """Deliver ``source`` to ``spec`` as ``output``; measured on the decoded file written.
 
     ``dialogue`` is the input's dialogue mask (one value per 10 ms, ``dxkit.detect``): a
     dialogue-gated spec needs it (and raises without it), a spec with ``room_tone`` judges
     the room tone with it (and fails that requirement without it), and the leveler rides it.
+    Where the spec judges room tone, an end out of range is cut or lengthened with the file's own
+    room tone (``ends.py``; ``result.edits`` says what was done), unless ``fit_ends`` is False.
     ``highpass_hz``: the dialogue high-pass (default: the spec's; the presets have none), on
     ``highpass_channels`` (default: all), never on the LFE. ``layout`` says what the channels are where the file's channel mask or count
     does not (``layout.NAMES``). A recorder's tracks are delivered one at a time: ``track``
@@ -467,7 +472,6 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         raise AudioInputError(f"spec {spec.name} measures loudness on the dialogue: find it first "
                               "(dxkit.deliver(..., dialogue=dxkit.detect(source).active); the CLI does this)")
     use_leveler = spec.leveler if leveler is None else leveler
-    ceiling_limit = spec.render_ceiling_dbtp
 
     unfiltered = tuple(c for c in range(info.channels) if c == lay.lfe or
                        (highpass_channels is not None and c not in highpass_channels))
@@ -475,10 +479,28 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     if dialogue is not None:
         dialogue = np.asarray(dialogue, bool)
         before = with_dialogue(before, dialogue)
-    gauge = Gauge(spec, dialogue)
     if before.integrated_lufs is None:
         raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
-    warnings = []
+    ends = plan_ends(before, dialogue) if spec.room_tone and fit_ends and dialogue is not None else Ends()
+    with scratch_file(output.parent, output.name) as edited:
+        if ends.changed:  # deliver the file with its ends fitted, and plan on it
+            write_ends(info, ends, edited)
+            dialogue = ends.shifted_mask(dialogue, info.frames, info.sample_rate)
+            metadata = metadata.moved(ends.head, info.sample_rate)
+            info = probe(edited)
+            _, planning, _ = _analyse(info, hp_hz, spec.true_peak_max_dbtp, lay, unfiltered)
+        return _deliver_planned(info, source, output, spec, before, planning, spectrum_before, dialogue, metadata,
+                                lay, lay is not found, unfiltered, hp_hz, use_leveler, ends)
+
+
+def _deliver_planned(info: AudioInfo, source: Path, output: Path, spec: Spec, before: Measurement,
+                     planning: Measurement, spectrum_before: Spectrogram, dialogue: np.ndarray | None,
+                     metadata: WavMetadata, lay: Layout, picked: bool, unfiltered: tuple[int, ...], hp_hz: float,
+                     use_leveler: bool, ends: Ends) -> DeliveryResult:
+    """``deliver`` once the file to render (``info``: the input, or its ends fitted) is known."""
+    gauge = Gauge(spec, dialogue)
+    ceiling_limit = spec.render_ceiling_dbtp
+    warnings = list(ends.warnings)
     if before.clipped_samples:
         warnings.append(f"input has {before.clipped_samples} samples at full scale (clipped); "
                         "delivery cannot restore them")
@@ -501,7 +523,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
         done = _settle(info, gauge, plan, render_path, output, foreseen)
         after = done.after if dialogue is None else with_dialogue(done.after, dialogue)
         requirements = evaluate(after, spec, spec.output.container)
-        carried = _carried(metadata, spec, info, lay, lay is not found, after, warnings)
+        carried = _carried(metadata, spec, info, lay, picked, after, warnings)
         try:
             if isinstance(carried, WavMetadata):
                 write_metadata(render_path, final, carried)
@@ -514,7 +536,7 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
 
     return DeliveryResult(source, output, spec, before, after, requirements, plan, done.renders,
                           done.trials, done.limiter_reduction_db, warnings, spectrum_before,
-                          done.spectrogram, dialogue=dialogue)
+                          done.spectrogram, dialogue=dialogue, edits=ends.done)
 
 
 def _carried(metadata: WavMetadata, spec: Spec, info: AudioInfo, layout: Layout, picked: bool,

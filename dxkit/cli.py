@@ -42,6 +42,16 @@ def _fmt(value) -> str:
     return str(value)
 
 
+KEEP_ENDS_HELP = ("where the spec judges room tone (acx), leave the file's ends as they are (default: cut or "
+                  "lengthen a head or tail out of range with the file's own room tone)")
+
+
+def _print_edits(result) -> None:
+    """What delivery did to the file's ends (room tone), a line each."""
+    for edit in result.edits:
+        print(f"  edit  {edit}")
+
+
 def _print_requirements(reqs, verdict_of) -> None:
     width = max(len(r.name) for r in reqs)
     for r in reqs:
@@ -195,7 +205,7 @@ def cmd_deliver(args) -> int:
             return _usage_error(f"spec {spec.name} needs the dialogue detector: {exc}")
     result = deliver(args.input, args.output, spec, highpass_hz=args.highpass, leveler=args.leveler,
                      layout=args.layout, track=args.track,
-                     dialogue=dialogue)
+                     dialogue=dialogue, fit_ends=not args.keep_ends)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if args.report:
@@ -207,6 +217,7 @@ def cmd_deliver(args) -> int:
         print(f"{result.output}: {result.spec.name}, {result.renders} render(s)"
               + (f" after {result.trials} trial(s)" if result.trials else "") + f", gain {p.gain_db:+.2f} dB, "
               f"limiter up to {result.limiter_reduction_db:.1f} dB at {p.ceiling_dbtp:.2f} dBTP")
+        _print_edits(result)
         _print_requirements(result.requirements, "PASS" if result.passed else "FAIL")
         if args.report:
             print(f"report: {html_path} and {json_path.name}")
@@ -218,13 +229,13 @@ def _restore_settings(args):
     from dxkit.infer import Settings, parse_chain, parse_strength, resolve_strength
 
     chain = parse_chain(args.chain)
-    if args.spec == "none" and (args.track is not None or args.highpass is not None):
-        raise ValueError("--track and --highpass are for the delivery: give --spec, or leave them out")
+    if args.spec == "none" and (args.track is not None or args.highpass is not None or args.keep_ends):
+        raise ValueError("--track, --highpass and --keep-ends are for the delivery: give --spec, or leave them out")
     if args.spec != "none" and args.bit_depth != "same":
         raise ValueError(f"--bit-depth is for --spec none; spec {args.spec} sets the delivered file's format")
     return Settings(chain, resolve_strength(chain, parse_strength(args.strength, chain), args.spec), args.spec,
                     args.device, args.precision, layout=args.layout, channels=args.channels, track=args.track,
-                    highpass_hz=args.highpass, bit_depth=args.bit_depth)
+                    highpass_hz=args.highpass, bit_depth=args.bit_depth, fit_ends=not args.keep_ends)
 
 
 def _restore_jobs(args, suffix: str):
@@ -331,6 +342,7 @@ def _restore_run(jobs, settings) -> int:
             continue
         for w in done.warnings:
             print(f"warning: {w}", file=sys.stderr)
+        _print_edits(done)
         _print_requirements(done.requirements, "PASS" if done.passed else "FAIL")
         if not done.passed:
             code = max(code, EXIT_FAILED)
@@ -582,6 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     lev = p.add_mutually_exclusive_group()
     lev.add_argument("--leveler", dest="leveler", action="store_true", default=None, help="ride level (default: spec's)")
     lev.add_argument("--no-leveler", dest="leveler", action="store_false", help="no leveler")
+    p.add_argument("--keep-ends", action="store_true", help=KEEP_ENDS_HELP)
     p.add_argument("--json", action="store_true", help="print the QC report JSON")
     p.set_defaults(func=cmd_deliver)
 
@@ -706,6 +719,7 @@ def _restore_options(p) -> None:
                         "centre of a 3.0/5.x/7.1 mix, every channel otherwise); the others pass through untouched")
     p.add_argument("--bit-depth", choices=("same", "16", "24", "float"), default="same",
                    help="--spec none: the output's bit depth (default: the input's; the rate is always the input's)")
+    p.add_argument("--keep-ends", action="store_true", help="with --spec: " + KEEP_ENDS_HELP)
     p.add_argument("--highpass", type=float, metavar="HZ",
                    help="with --spec: the dialogue high-pass before delivery, never on the LFE (default: 80; 0 = off)")
     p.add_argument("--chain", default="deplosive,denoise,dereverb",

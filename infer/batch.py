@@ -166,7 +166,7 @@ def file_sha256(path: Path) -> str:
 def settings_fingerprint(settings: Settings) -> str:
     """A hash of everything that shapes the output: the networks' weight files, strengths, spec,
     the precision asked for (``auto`` is one setting, whatever it picks on this machine), QC
-    reports or not, dxkit's version. Loads no torch: raises ``models.WeightsError`` for a
+    reports or not, the delivery options, dxkit's version. Loads no torch: raises ``models.WeightsError`` for a
     network that is not there."""
     digest = hashlib.sha256()
     # a weights file is what its weights are, wherever it lies (a learned scene's file sits in
@@ -185,7 +185,7 @@ def settings_fingerprint(settings: Settings) -> str:
                               "precision": settings.precision or "auto", "reports": settings.reports,
                               "layout": settings.layout, "channels": settings.channels, "track": settings.track,
                               "highpass_hz": settings.highpass_hz, "bit_depth": settings.bit_depth,
-                              "version": __version__}, sort_keys=True).encode())
+                              "fit_ends": settings.fit_ends, "version": __version__}, sort_keys=True).encode())
     return digest.hexdigest()
 
 

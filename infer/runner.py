@@ -333,7 +333,8 @@ class Runner:
         # the dialogue high-pass is for the channels the networks restored, not a mix's others
         result = deliver(file.scratch, file.job.output, self.spec, highpass_hz=highpass, dialogue=dialogue,
                          layout=layout, track=track, metadata=metadata,
-                         highpass_channels=None if file.layout.tracks else file.restored)
+                         highpass_channels=None if file.layout.tracks else file.restored,
+                         fit_ends=self.settings.fit_ends)
         result = replace(result, source=file.job.source, before=file.received.result(), restored=result.before,
                          spectrogram_before=file.received_sketch.result() if file.received_sketch else None,
                          restoration=self.restoration,

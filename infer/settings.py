@@ -50,6 +50,7 @@ class Settings:
     track: str | None = None  # with a spec: the recorder's track to deliver (default: its mix track)
     highpass_hz: float | None = None  # with a spec: the dialogue high-pass (None: 80 Hz unless the spec says)
     bit_depth: str = "same"  # --spec none: "same" as the input, "16", "24" or "float"
+    fit_ends: bool = True  # with a spec that judges room tone: fit the file's ends (deliver/ends.py)
 
     def check_device(self) -> None:
         """Raise ValueError, in one line, if this machine lacks the device or it cannot run the

@@ -174,7 +174,7 @@ def test_a_track_that_is_not_there_fails_before_the_networks_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["take.wav"]
 
 
-@pytest.mark.parametrize("args, message", [(["--track", "Mix"], "--track and --highpass are for the delivery"),
+@pytest.mark.parametrize("args, message", [(["--track", "Mix"], "--track, --highpass and --keep-ends are for the delivery"),
                                            (["--spec", "ebu-r128", "--bit-depth", "16"], "--bit-depth is for --spec none")])
 def test_options_that_do_not_apply_are_refused(tmp_path, args, message):
     src, _ = take(tmp_path / "take.wav")
