@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -757,6 +758,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dxkit: interrupted; no partial files left", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `dxkit measure x.wav | head`: the reader left; say nothing more
+        # Python's advice (library signal docs, "Note on SIGPIPE"): point stdout at devnull so
+        # that the flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     finally:
         if on_main:
             signal.signal(signal.SIGTERM, previous)

@@ -154,3 +154,14 @@ def test_user_spec_file_works(tmp_path, capsys):
     assert main(["deliver", src, "-o", str(out), "--spec", str(mine)]) == 0
     assert sf.info(str(out)).subtype == "PCM_16"
     assert main(["check", str(out), "--spec", str(mine)]) == 0
+
+
+def test_a_reader_that_leaves_early_ends_the_output_quietly(tmp_path):
+    """`dxkit measure x.wav | head -1`: no traceback when the pipe closes under the printing."""
+    src = write(tmp_path / "a.wav", sine(1000, -20, seconds=2), 48000)
+    read, write_end = os.pipe()
+    os.close(read)  # the reader is gone before anything is printed
+    proc = subprocess.run([sys.executable, "-m", "dxkit.cli", "measure", src], stdout=write_end,
+                          stderr=subprocess.PIPE, text=True)
+    os.close(write_end)
+    assert proc.returncode == 1 and proc.stderr == ""
