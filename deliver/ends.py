@@ -6,15 +6,18 @@ editor would, and says what it did:
 
 - too long: the room tone farthest from the dialogue is cut, leaving ``HEAD_AIM_S`` (head) or
   ``TAIL_AIM_S`` (tail), with a ``FADE_S`` fade at the new edge. Only a stretch the detector
-  calls room tone *and* that stays ``GUARD_DB`` under the dialogue is cut: a word the detector
-  missed is never thrown away; such an end is left as it is, with a warning;
-- too short: room tone from the file itself is added, up to the aim: the quietest stretch
-  without dialogue (``MARGIN_S`` away from any line, at least ``SHORTEST_TONE_S``, not digital
-  silence), looped where it is too short, joined by ``JOIN_S`` equal-power crossfades (room
-  tone against room tone: uncorrelated, so power, not amplitude, must add to one).
+  calls room tone *and* whose loudest 100 ms stays ``GUARD_DB`` under the dialogue's median
+  100 ms is cut: a sound near the dialogue's level (a word the detector missed) is never thrown
+  away; such an end is left as it is, with a warning. A too-long end of digital silence is not
+  cut either (it needs a recorded room tone; the check says so);
+- too short (a 0 s end included): room tone from the file itself is added, up to the aim: the
+  quietest stretch without dialogue and without 10 ms of digital silence (``MARGIN_S`` away
+  from any line, at least ``SHORTEST_TONE_S``), looped where it is too short, joined by
+  ``JOIN_S`` equal-power crossfades (room tone against room tone: uncorrelated, so power, not
+  amplitude, must add to one); the join into the file stays inside the room tone the end had,
+  never over the dialogue.
 
-An end of digital silence is not changed (it needs a recorded room tone, not a copy of a pause);
-the check says so. The ends are planned on the meter's 10 ms sub-blocks and the dialogue mask
+The ends are planned on the meter's 10 ms sub-blocks and the dialogue mask
 (``plan_ends``) and written as a float WAV with the rest of the file copied in blocks
 (``write_ends``): memory stays flat in the file's length.
 """
@@ -49,13 +52,15 @@ JOIN_S = 0.05
 class Ends:
     """What to do to a file's ends, in frames at its rate: cut (> 0) or add (< 0) at the head
     and at the tail; the room tone to add (``tone``: a range of frames of the file); what was
-    done (``done``) and what could not be (``warnings``), in words."""
+    done (``done``) and what could not be (``warnings``), in words; how much room tone each end
+    had (``had``)."""
 
     head: int = 0
     tail: int = 0
     tone: tuple[int, int] | None = None
     done: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    had: tuple[int, int] = (0, 0)  # frames of room tone the file had at (head, tail): the joins stay inside it
 
     @property
     def changed(self) -> bool:
@@ -88,46 +93,52 @@ def plan_ends(m: Measurement, active: np.ndarray) -> Ends:
     power = m.plain_power_10ms
     inside = np.convolve(mask, np.ones(10), "valid") == 10  # 100 ms windows all dialogue
     speech = _windows_db(power, sub)[inside] if power.size >= 10 else np.zeros(0)
-    speech_db = float(np.median(speech)) if speech.size else 0.0
+    speech_db = float(np.median(speech)) if speech.size else None
     source = _quietest_tone(power, mask, sub, rate)
     edits, done, warnings = {}, [], []
     for tone, aim in zip(m.room_tone, (HEAD_AIM_S, TAIL_AIM_S)):
         if tone.shortest_s <= tone.seconds <= tone.longest_s:
             continue  # in range (digital silence or not: the check says which)
-        if tone.rms_db < DIGITAL_SILENCE_DB:
-            warnings.append(f"{tone.end} room tone is digital silence: its length is not changed (record room tone)")
-        elif tone.seconds > tone.longest_s:
-            cut = round((tone.seconds - aim) / step)
-            part = power[:cut] if tone.end == "head" else power[power.size - cut:]
-            loudest = float(_windows_db(part, sub).max())
-            if loudest > speech_db - GUARD_DB:
-                warnings.append(f"{tone.end} room tone is {tone.seconds:.2f} s, over {tone.longest_s:g} s, and not cut: "
-                                f"it holds a sound {speech_db - loudest:.0f} dB under the dialogue (cut it by hand)")
+        if tone.seconds < tone.shortest_s:
+            if source is None:
+                warnings.append(f"{tone.end} room tone is {tone.seconds:.2f} s, under {tone.shortest_s:g} s, and the "
+                                f"file has no room tone to lengthen it with (no {SHORTEST_TONE_S:g} s without dialogue)")
                 continue
-            edits[tone.end] = cut * sub
-            done.append(f"{tone.end} room tone {tone.seconds:.2f} s, cut to {aim:g} s")
-        elif source is None:
-            warnings.append(f"{tone.end} room tone is {tone.seconds:.2f} s, under {tone.shortest_s:g} s, and the file "
-                            f"has no room tone to lengthen it with (no {SHORTEST_TONE_S:g} s without dialogue)")
-        else:
             edits[tone.end] = -round((aim - tone.seconds) * rate)
             done.append(f"{tone.end} room tone {tone.seconds:.2f} s, lengthened to {aim:g} s with the file's own")
+            continue
+        if tone.rms_db < DIGITAL_SILENCE_DB:
+            warnings.append(f"{tone.end} room tone is digital silence: its length is not changed (record room tone)")
+            continue
+        cut = round((tone.seconds - aim) / step)
+        part = power[:cut] if tone.end == "head" else power[power.size - cut:]
+        loudest = float(_windows_db(part, sub).max())
+        if speech_db is None or loudest > speech_db - GUARD_DB:
+            under = "" if speech_db is None else f": it holds a sound {speech_db - loudest:.0f} dB under the dialogue"
+            warnings.append(f"{tone.end} room tone is {tone.seconds:.2f} s, over {tone.longest_s:g} s, and not cut"
+                            f"{under or ': no 100 ms of dialogue to compare it with'} (cut it by hand)")
+            continue
+        edits[tone.end] = cut * sub
+        done.append(f"{tone.end} room tone {tone.seconds:.2f} s, cut to {aim:g} s")
     adds = min(edits.values(), default=0) < 0
-    return Ends(edits.get("head", 0), edits.get("tail", 0), source if adds else None, done, warnings)
+    had = (round(m.room_tone[0].seconds * rate), round(m.room_tone[1].seconds * rate))
+    return Ends(edits.get("head", 0), edits.get("tail", 0), source if adds else None, done, warnings, had)
 
 
 def _quietest_tone(power: np.ndarray, mask: np.ndarray, sub: int, rate: int) -> tuple[int, int] | None:
-    """Frames ``(start, stop)`` of the quietest stretch without dialogue, ``MARGIN_S`` from any
-    line (not from the file's edges), at least ``SHORTEST_TONE_S``, not digital silence."""
+    """Frames ``(start, stop)`` of the quietest stretch without dialogue and without a 10 ms of
+    digital silence (a muted breath would copy as a dropout), ``MARGIN_S`` from any line (not
+    from the file's edges), at least ``SHORTEST_TONE_S``."""
     margin, shortest = round(MARGIN_S * rate / sub), round(SHORTEST_TONE_S * rate / sub)
-    edges = np.flatnonzero(np.diff(np.concatenate(([1], mask.view(np.int8), [1]))))
+    silent = power / sub < 10 ** (DIGITAL_SILENCE_DB / 10)
+    edges = np.flatnonzero(np.diff(np.concatenate(([1], (mask | silent).view(np.int8), [1]))))
     best, best_db = None, np.inf
     for a, b in zip(edges[::2], edges[1::2]):
         a, b = a + (margin if a > 0 else 0), b - (margin if b < mask.size else 0)
         if b - a < shortest:
             continue
-        db = 10 * np.log10(max(power[a:b].sum() / ((b - a) * sub), 1e-20))
-        if DIGITAL_SILENCE_DB <= db < best_db:
+        db = 10 * np.log10(power[a:b].sum() / ((b - a) * sub))
+        if db < best_db:
             best, best_db = (a * sub, b * sub), db
     return best
 
@@ -138,45 +149,53 @@ def _read(info: AudioInfo, start: int, stop: int) -> np.ndarray:
     return np.ascontiguousarray(x if info.pick is None else x[list(info.pick)])
 
 
-def _crossfade(out_going: np.ndarray, in_coming: np.ndarray) -> np.ndarray:
-    """Equal-power crossfade of two equal lengths of uncorrelated room tone."""
-    t = (np.arange(out_going.shape[1]) + 0.5) / out_going.shape[1]
-    return (out_going * np.cos(t * np.pi / 2) + in_coming * np.sin(t * np.pi / 2)).astype(np.float32)
+def _joined(first: np.ndarray, second: np.ndarray, join: int) -> np.ndarray:
+    """``first`` then ``second``, overlapped by ``join`` frames (0: butted) with an equal-power
+    crossfade: room tone against room tone is uncorrelated, so power, not amplitude, adds to one."""
+    if join == 0:
+        return np.concatenate((first, second), axis=1)
+    t = (np.arange(join) + 0.5) / join
+    fade = first[:, -join:] * np.cos(t * np.pi / 2) + second[:, :join] * np.sin(t * np.pi / 2)
+    return np.concatenate((first[:, :-join], fade.astype(np.float32), second[:, join:]), axis=1)
 
 
 def _room_tone(info: AudioInfo, source: tuple[int, int], frames: int) -> np.ndarray:
-    """``frames`` of room tone from ``source``: its middle, or it looped with crossfades."""
-    tone = _read(info, *source)
+    """``frames`` of room tone from ``source``: its middle, or (where it is shorter) it looped
+    with crossfades; reads no more than it uses."""
+    start, stop = source
+    if frames <= stop - start:
+        middle = start + (stop - start - frames) // 2
+        return _read(info, middle, middle + frames)
+    tone = _read(info, start, stop)
     join = min(round(JOIN_S * info.sample_rate), tone.shape[1] // 3)
-    if frames <= tone.shape[1]:
-        start = (tone.shape[1] - frames) // 2
-        return tone[:, start:start + frames]
     out = tone
     while out.shape[1] < frames:
-        out = np.concatenate((out[:, :-join], _crossfade(out[:, -join:], tone[:, :join]), tone[:, join:]), axis=1)
+        out = _joined(out, tone, join)
     return out[:, :frames]
 
 
 def write_ends(info: AudioInfo, ends: Ends, path: Path) -> None:
-    """Write ``info``'s file with ``ends`` applied to ``path`` (float WAV, RF64 when long)."""
+    """Write ``info``'s file with ``ends`` applied to ``path`` (float WAV, RF64 when long). A
+    join of added room tone stays inside the room tone the end had (none: butted), never over
+    the dialogue."""
     rate = info.sample_rate
     fade, join = round(FADE_S * rate), round(JOIN_S * rate)
     start, stop = max(ends.head, 0), info.frames - max(ends.tail, 0)
     ramp = ((np.arange(fade) + 0.5) / fade).astype(np.float32)
     head, middle_from = np.zeros((info.channels, 0), np.float32), start
     if ends.head < 0:
-        added = _room_tone(info, ends.tone, -ends.head + join)
+        overlap = min(join, ends.had[0])
+        added = _room_tone(info, ends.tone, -ends.head + overlap)
         added[:, :fade] *= ramp
-        head = np.concatenate((added[:, :-join], _crossfade(added[:, -join:], _read(info, 0, join))), axis=1)
-        middle_from = join
+        head, middle_from = _joined(added, _read(info, 0, overlap), overlap), overlap
     elif ends.head > 0:
         head, middle_from = _read(info, start, start + fade) * ramp, start + fade
     tail, middle_to = np.zeros((info.channels, 0), np.float32), stop
     if ends.tail < 0:
-        added = _room_tone(info, ends.tone, -ends.tail + join)
+        overlap = min(join, ends.had[1])
+        added = _room_tone(info, ends.tone, -ends.tail + overlap)
         added[:, -fade:] *= ramp[::-1]
-        tail = np.concatenate((_crossfade(_read(info, stop - join, stop), added[:, :join]), added[:, join:]), axis=1)
-        middle_to = stop - join
+        tail, middle_to = _joined(_read(info, stop - overlap, stop), added, overlap), stop - overlap
     elif ends.tail > 0:
         tail, middle_to = _read(info, stop - fade, stop) * ramp[::-1], stop - fade
     total = head.shape[1] + (middle_to - middle_from) + tail.shape[1]

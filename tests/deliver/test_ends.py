@@ -118,3 +118,39 @@ def test_keep_ends_is_for_a_delivery(tmp_path, capsys):
     assert main(["restore", str(tmp_path / "take.wav"), "-o", str(tmp_path / "out.wav"), "--keep-ends"]) == 2
     assert "--keep-ends are for the delivery" in capsys.readouterr().err
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_a_file_that_starts_on_the_first_word_gets_room_tone_butted_before_it(tmp_path):
+    x, mask = take(head_s=0.0, tail_s=2.0)
+    result, reqs = delivered(tmp_path, x, mask)
+    assert result.edits == ["head room tone 0.00 s, lengthened to 0.75 s with the file's own"]
+    assert reqs["head_room_tone_s"].passed
+    out, _ = sf.read(tmp_path / "out.wav")
+    gain = 10 ** (result.plan.gain_db / 20)
+    added = round(0.75 * RATE)
+    # the first word is untouched: no crossfade over it (24-bit output, a leveler-free spec)
+    np.testing.assert_allclose(out[added:added + 2400], x[:2400] * gain, atol=1e-4)
+
+
+def test_room_tone_is_not_copied_from_a_pause_with_a_dropout(tmp_path):
+    from dxkit.deliver.ends import plan_ends
+    from dxkit.deliver.dialogue import with_dialogue
+    from dxkit.deliver.meter import Meter
+
+    x, mask = take(head_s=0.2, tail_s=2.0, gap_s=0.8)
+    x[round(2.2 * RATE):round(2.3 * RATE)] = 0.0  # a muted breath in the first pause (1.7 to 2.5 s)
+    meter = Meter(RATE, 1)
+    meter.add(x[None])
+    ends = plan_ends(with_dialogue(meter.result(), mask), mask)
+    assert ends.head < 0 and ends.tone is not None
+    overlaps = ends.tone[0] < round(2.3 * RATE) and ends.tone[1] > round(2.2 * RATE)
+    assert not overlaps  # quieter on average, but it would copy the dropout
+
+
+def test_nothing_is_cut_without_dialogue_to_compare_it_with(tmp_path):
+    x, mask = take(head_s=2.0, tail_s=2.0)
+    sparse = np.zeros_like(mask)
+    sparse[np.flatnonzero(mask)[::10]] = True  # lines as 10 ms blips: no 100 ms of dialogue anywhere
+    result, _ = delivered(tmp_path, x, sparse)
+    assert not any(e.startswith("head") for e in result.edits)
+    assert any("no 100 ms of dialogue" in w for w in result.warnings)
