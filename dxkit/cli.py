@@ -114,16 +114,18 @@ def cmd_detect(args) -> int:
     from dxkit import models
     from dxkit.infer.detect import detect
 
-    try:
-        net = models.load(args.network)
+    try:  # the shipped detector is two networks (infer/detect.py); --network runs one alone
+        net = models.load(args.network) if args.network else None
+        for name in models.DETECTORS if net is None else ():
+            models.weights_file(name)  # say now if one is missing
     except models.WeightsError as exc:  # missing, unknown or unreadable weights
         return _usage_error(str(exc))
-    if getattr(net, "family", "") != "activity":
+    if net is not None and getattr(net, "family", "") not in models.DETECTORS:
         return _usage_error(f"{args.network} is not a dialogue detector")
     activity = detect(args.file, net, layout=args.layout, track=args.track)
     stretches = activity.segments()
     if args.json:
-        print(json.dumps({"file": args.file, "network": args.network, "frame_s": 0.01,
+        print(json.dumps({"file": args.file, "network": args.network or "+".join(models.DETECTORS), "frame_s": 0.01,
                           "dialogue_fraction": round(activity.fraction, 4),
                           "segments": [{"start_s": a, "end_s": b} for a, b in stretches]}))
         return EXIT_OK
@@ -523,7 +525,7 @@ def cmd_eval(args) -> int:
     if "dialogue" in tasks:  # the detector: frame F1 and false alarms (train/dialogue_check.py)
         from dxkit.train.dialogue_check import eval_markdown, eval_report
 
-        rows = eval_report(Path(args.evalset), networks.get("activity", "activity"), sources,
+        rows = eval_report(Path(args.evalset), networks.get("activity"), sources,
                            baselines=args.baselines is None or "silero-vad" in args.baselines)
         report["dialogue"] = rows
         text += eval_markdown(rows)
@@ -562,7 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="audio file (any rate; mono, stereo, 5.1, 7.1)")
     p.add_argument("--json", action="store_true",
                    help='print {"file", "network", "frame_s", "dialogue_fraction", "segments": [{"start_s", "end_s"}]}')
-    p.add_argument("--network", default="activity", help="the detector's weights (default: the shipped one)")
+    p.add_argument("--network", help="one detector network alone (activity, silero_vad or a .safetensors file; "
+                                     "default: the shipped detector, both)")
     _channel_options(p)
     p.set_defaults(func=cmd_detect)
 

@@ -1,14 +1,22 @@
-"""Where dialogue is in a file: the detector (``models/activity.py``) streamed over it in bounded
-memory, one decision per 10 ms.
+"""Where dialogue is in a file: two detectors streamed over it in bounded memory, one decision
+per 10 ms.
+
+The detectors are dxkit's own network (``models/activity.py``, trained here) and silero-vad's
+(``models/silero_vad.py``, its weights as published); a frame's probability of dialogue is the
+lower of the two. Each hears what the other misses: ours rejects crowds and walla between the
+lines (silero-vad calls much of a cafe speech), silero-vad rejects music and noises ours calls
+dialogue; chosen over either alone, and over other pairs, on the validation material
+(``python -m dxkit.train.activity_validation``; README, "Dialogue"). One network can be given
+instead (``net``), as ``dxkit eval`` and ``dxkit detect --network`` do.
 
 The file is read block by block, mixed to one signal (the centre channel of a 3.0, 5.0, 5.1 or
 7.1 mix, where dialogue lives by convention; the mean of the channels otherwise: mono, stereo, a
-recorder's tracks; ``deliver/layout.py``), resampled to
-16 kHz and cut into pieces of ``PIECE_FRAMES`` frames that overlap by the network's view
-either side, so each frame gets the same probability as in one pass over the whole file
-(tested). A frame is dialogue where its probability reaches ``THRESHOLD``; then gaps under
-``FILL_GAP_S`` inside a line are filled and runs under ``SHORTEST_S`` dropped (a cough, a
-click).
+recorder's tracks; ``deliver/layout.py``) and resampled to 16 kHz. Our network gets pieces of
+``PIECE_FRAMES`` frames that overlap by its view either side; silero-vad gets whole 32 ms chunks
+in batches with its context and its recurrent state carried over: either way each frame gets the
+same probability as in one pass over the whole file (tested). A frame is dialogue where its
+probability reaches ``THRESHOLD``; then gaps under ``FILL_GAP_S`` inside a line are filled and
+runs under ``SHORTEST_S`` dropped (a cough, a click).
 """
 
 from __future__ import annotations
@@ -25,12 +33,13 @@ from dxkit.deliver.audio import AudioInfo, probe, read_blocks
 from dxkit.deliver.layout import layout_of, of_file, selection
 from dxkit.deliver.dialogue import drop_short, fill_gaps, segments
 from dxkit.models.activity import HOP, RATE
+from dxkit.models.silero_vad import CHUNK, CONTEXT, SileroVAD, frame
 
-NETWORK = "activity"
 THRESHOLD = 0.5
 FILL_GAP_S = 0.2
 SHORTEST_S = 0.1
 PIECE_FRAMES = 6000  # 60 s of frames through the network at a time
+PIECE_CHUNKS = 1875  # 60 s of silero-vad's 32 ms chunks at a time
 FRAME_S = 0.01
 
 
@@ -100,40 +109,94 @@ class Detector:
         return np.concatenate(self._out) if self._out else np.zeros(0, np.float32)
 
 
+class SileroStream:
+    """silero-vad's probabilities for a stream of 16 kHz audio: whole 32 ms chunks in batches of
+    ``piece_chunks``, each batch after the last one's context and recurrent state; at the end a
+    part chunk is padded with zeros, as silero-vad does. ``result`` gives one value per 10 ms
+    frame: that of the chunk the frame starts in."""
+
+    def __init__(self, net: SileroVAD, piece_chunks: int = PIECE_CHUNKS) -> None:
+        self.net = net.eval()
+        self.piece = piece_chunks
+        self._audio = np.zeros(0, np.float32)
+        self._context: torch.Tensor | None = None
+        self._state = None
+        self._samples = 0
+        self._out: list[np.ndarray] = []
+
+    def push(self, audio: np.ndarray, last: bool = False) -> None:
+        self._samples += len(audio)
+        self._audio = np.concatenate((self._audio, audio.astype(np.float32)))
+        if last:
+            self._audio = np.concatenate((self._audio, np.zeros(-len(self._audio) % CHUNK, np.float32)))
+        while len(self._audio) >= (CHUNK if last else self.piece * CHUNK):
+            n = min(len(self._audio) // CHUNK, self.piece) * CHUNK
+            x = torch.from_numpy(self._audio[:n])
+            with torch.inference_mode():
+                p, self._state = self.net(frame(x, self._context), self._state)
+            self._context = x[-CONTEXT:].clone()
+            self._out.append(p.numpy().astype(np.float32))
+            self._audio = self._audio[n:]
+
+    def result(self) -> np.ndarray:
+        chunks = np.concatenate(self._out) if self._out else np.zeros(0, np.float32)
+        at = np.arange(self._samples // HOP) * HOP // CHUNK
+        return chunks[np.minimum(at, max(chunks.size - 1, 0))] if chunks.size else np.zeros(at.size, np.float32)
+
+
+def _streams(net: torch.nn.Module | None) -> list[Detector | SileroStream]:
+    """A stream for ``net``, or for each of the shipped detector's two networks."""
+    nets = [net] if net is not None else [models.load(name) for name in models.DETECTORS]
+    return [SileroStream(n) if isinstance(n, SileroVAD) else Detector(n) for n in nets]
+
+
+def _activity(streams: list[Detector | SileroStream], frames: int, either: bool) -> DialogueActivity:
+    """The lower probability of ``streams`` (the higher, ``either``) for each of ``frames``
+    frames, and the decision."""
+    probability = (np.maximum if either else np.minimum).reduce([_fit(s.result(), frames) for s in streams])
+    return DialogueActivity(probability, decide(probability))
+
+
 def detect_array(audio: np.ndarray, sample_rate: int, net: torch.nn.Module | None = None,
-                 layout: str | None = None) -> DialogueActivity:
+                 layout: str | None = None, either: bool = False) -> DialogueActivity:
     """Dialogue in ``audio`` (``[C, T]`` or ``[T]`` at ``sample_rate``; its channels a mix by
-    their count, or ``layout``), one value per 10 ms."""
+    their count, or ``layout``), one value per 10 ms; by the shipped detector (both networks;
+    ``either``: see ``detect``) or ``net`` alone."""
     audio = np.asarray(audio, np.float32)
     voice = _voice(audio, layout_of(audio.shape[0], given=layout).dialogue) if audio.ndim == 2 else audio
     frames = len(voice) * 100 // sample_rate
     mono = soxr.resample(voice, sample_rate, RATE, quality="HQ").astype(np.float32) if sample_rate != RATE else voice
-    detector = Detector(net or models.load(NETWORK))
-    detector.push(mono, last=True)
-    probability = _fit(detector.result(), frames)
-    return DialogueActivity(probability, decide(probability))
+    streams = _streams(net)
+    for stream in streams:
+        stream.push(mono, last=True)
+    return _activity(streams, frames, either)
 
 
 def detect(path: str | os.PathLike, net: torch.nn.Module | None = None, layout: str | None = None,
-           track: str | None = None) -> DialogueActivity:
-    """Dialogue in the audio file at ``path``, streamed, one value per 10 ms of the file;
-    ``layout`` where the file's channel mask or count does not say what its channels are;
-    ``track``: listen to that one of a recorder's tracks (else to all of them)."""
+           track: str | None = None, either: bool = False) -> DialogueActivity:
+    """Dialogue in the audio file at ``path``, streamed, one value per 10 ms of the file, by
+    the shipped detector (both networks) or ``net`` alone; ``layout`` where the file's channel
+    mask or count does not say what its channels are; ``track``: listen to that one of a
+    recorder's tracks (else to all of them). ``either``: a frame's probability is the higher of
+    the two networks', not the lower: dialogue wherever either hears a voice, for finding where
+    nobody speaks (``dxkit learn``'s noise)."""
     info: AudioInfo = probe(path)
     lay = of_file(info, layout)
     if track is not None:
         info, lay = selection(info, lay, track)
     channels = lay.dialogue
-    detector = Detector(net or models.load(NETWORK))
+    streams = _streams(net)
     resampler = soxr.ResampleStream(info.sample_rate, RATE, 1, dtype="float32", quality="HQ") \
         if info.sample_rate != RATE else None
     for block in read_blocks(info):
         voice = np.ascontiguousarray(_voice(block, channels))
-        detector.push(resampler.resample_chunk(voice) if resampler else voice)
+        voice = resampler.resample_chunk(voice) if resampler else voice
+        for stream in streams:
+            stream.push(voice)
     tail = resampler.resample_chunk(np.zeros(0, np.float32), last=True) if resampler else np.zeros(0, np.float32)
-    detector.push(tail, last=True)
-    probability = _fit(detector.result(), info.frames * 100 // info.sample_rate)
-    return DialogueActivity(probability, decide(probability))
+    for stream in streams:
+        stream.push(tail, last=True)
+    return _activity(streams, info.frames * 100 // info.sample_rate, either)
 
 
 def _fit(probability: np.ndarray, frames: int) -> np.ndarray:

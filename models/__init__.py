@@ -8,7 +8,7 @@ load it on first use.
 
 from importlib import import_module
 
-from .names import SHIPPED, WeightsError, names, read_metadata, role, weights_file, weights_path
+from .names import DETECTORS, SHIPPED, WeightsError, names, read_metadata, role, weights_file, weights_path
 
 _LAZY = {"load": "registry", "save": "weights"}
 
@@ -19,4 +19,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["SHIPPED", "load", "names", "weights_file", "weights_path", "save", "read_metadata", "role", "WeightsError"]
+__all__ = ["DETECTORS", "SHIPPED", "load", "names", "weights_file", "weights_path", "save", "read_metadata", "role", "WeightsError"]

@@ -11,9 +11,9 @@ from safetensors import SafetensorError, safe_open
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 SHIPPED = ("denoise", "dereverb", "deplosive")  # the restoration networks
-DETECTOR = "activity"  # the dialogue detector (models/activity.py)
+DETECTORS = ("activity", "silero_vad")  # the dialogue detector: both networks (infer/detect.py)
 DEBUG = "debug"  # a tiny untrained network built in code, for tests (registry.debug_model)
-FAMILY_NAMES = ("bandnet", "activity")  # the architectures a weights file may name (weights.FAMILIES)
+FAMILY_NAMES = ("bandnet", "activity", "silero_vad")  # the architectures a weights file may name (weights.FAMILIES)
 
 
 class WeightsError(ValueError):
@@ -21,8 +21,8 @@ class WeightsError(ValueError):
 
 
 def names() -> list[str]:
-    """Names ``load`` accepts: the shipped networks, the detector and ``debug``."""
-    return [*SHIPPED, DETECTOR, DEBUG]
+    """Names ``load`` accepts: the shipped networks, the detector's two and ``debug``."""
+    return [*SHIPPED, *DETECTORS, DEBUG]
 
 
 def weights_path(name: str) -> Path:
@@ -35,7 +35,7 @@ def weights_file(name_or_path: str | os.PathLike) -> Path | None:
     key = str(name_or_path)
     if key == DEBUG:
         return None
-    if key in SHIPPED or key == DETECTOR:
+    if key in SHIPPED or key in DETECTORS:
         path = weights_path(key)
         if not path.is_file():
             raise WeightsError(f"the {key} network's weights are missing from this install ({path})")

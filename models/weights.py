@@ -14,8 +14,9 @@ from safetensors.torch import load_file, save_file
 from .activity import ActivityNet
 from .bandnet import BandNet
 from .names import FAMILY_NAMES, WeightsError, read_metadata
+from .silero_vad import SileroVAD
 
-FAMILIES: dict[str, type[torch.nn.Module]] = dict(zip(FAMILY_NAMES, (BandNet, ActivityNet)))
+FAMILIES: dict[str, type[torch.nn.Module]] = dict(zip(FAMILY_NAMES, (BandNet, ActivityNet, SileroVAD)))
 
 
 def save(model: torch.nn.Module, path: str | os.PathLike, family: str, args: dict,

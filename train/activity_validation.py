@@ -5,7 +5,9 @@ training corpus that training left out (``data/validation/activity.txt``, given 
 ``data.exclude``), General MIDI music rendered with another seed than the training music
 (``gm_music.py``), and babble made of half the validation voices (``activity.babble``), alone
 and under the other half's dialogue. Each weight file gets a score: the mean F1 of the conditions with dialogue
-minus the mean false-alarm share of those without; the best is printed last.
+minus the mean false-alarm share of those without; the best is printed last. A name may join
+networks with ``+`` to score them together as the shipped detector joins its two (the lower
+probability of each frame): ``runs/activity_r7.safetensors+silero_vad``.
 
     python -m dxkit.train.activity_validation --shared ../shared/data --music VAL_MUSIC_DIR \\
         runs/activity_r4.step*.safetensors
@@ -67,7 +69,7 @@ def conditions(shared: Path, music_dir: Path) -> list[Condition]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("weights", nargs="+")
+    parser.add_argument("weights", nargs="+", help="weights files or names, or several joined by +")
     parser.add_argument("--shared", type=Path, required=True, help="the corpus the files were left out of")
     parser.add_argument("--music", type=Path, required=True, help="validation music (gm_music.py, another seed)")
     args = parser.parse_args()

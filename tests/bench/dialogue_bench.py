@@ -6,7 +6,9 @@ effects at -20 to +10 dB; those mixes delivered to the netflix preset with the d
 and read back by libebur128 on the stem's activity; and each detector's real-time factor on
 one thread.
 
-    python tests/bench/dialogue_bench.py [--network activity|path.safetensors] [--no-silero]
+    python tests/bench/dialogue_bench.py [--network activity|silero_vad|path.safetensors] [--no-silero]
+
+(``--network``: that one network alone; by default the shipped detector, both.)
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def cell(value: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--network", default="activity")
+    parser.add_argument("--network")
     parser.add_argument("--no-silero", action="store_true")
     args = parser.parse_args()
     detection = eval_report(EVALSET, args.network, ("real",), baselines=not args.no_silero)
@@ -64,7 +66,7 @@ def main() -> None:
     from dxkit import models
     from dxkit.infer.detect import detect_array
 
-    net = models.load(args.network)
+    net = models.load(args.network) if args.network else None
     rows = gated_errors(EVALSET, lambda mix, rate: detect_array(mix, rate, net).active)
     print("| layout | music and effects vs dialogue | reference (stem's activity) | measured (detector) | error |")
     print("|---|---|---|---|---|")

@@ -73,3 +73,62 @@ def test_cli_detect_prints_stretches_and_refuses_what_is_not_a_detector(tmp_path
     assert "no such weights file" in capsys.readouterr().err
     assert main(["detect", str(take), "--network", "denoise"]) == 2
     assert "not a dialogue detector" in capsys.readouterr().err
+
+
+def speech_16k() -> np.ndarray:
+    """The bundled example dialogue at 16 kHz, mono."""
+    import soxr
+
+    from pathlib import Path
+
+    x, rate = sf.read(Path(__file__).resolve().parents[2] / "data" / "examples" / "dialogue.flac", dtype="float32")
+    x = x.mean(axis=1) if x.ndim == 2 else x
+    return soxr.resample(x, rate, 16000).astype(np.float32)
+
+
+def test_silero_vad_in_torch_gives_the_packages_onnx_probabilities():
+    """models/silero_vad.py with the shipped weights against silero-vad's own ONNX model, chunk
+    by chunk as the package runs it, on real speech."""
+    pytest.importorskip("onnxruntime")
+    silero_vad = pytest.importorskip("silero_vad")
+    from dxkit import models
+    from dxkit.models.silero_vad import CHUNK, frame
+
+    x = speech_16k()[:16000 * 12]
+    x = x[:len(x) // CHUNK * CHUNK]
+    reference = silero_vad.load_silero_vad(onnx=True)
+    with torch.inference_mode():
+        expected = reference.audio_forward(torch.from_numpy(x), 16000)[0].numpy()
+        ours, _ = models.load("silero_vad")(frame(torch.from_numpy(x)))
+    assert expected.max() > 0.9 and expected.min() < 0.1  # speech and pauses: the test can fail
+    np.testing.assert_allclose(ours.numpy(), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("pieces", [[10 ** 9], [1000, 7, 16000, 0, 5000, 333]])
+def test_silero_vad_streamed_in_pieces_equals_one_pass(pieces):
+    from dxkit import models
+    from dxkit.infer.detect import SileroStream
+
+    net = models.load("silero_vad")
+    audio = speech_16k()[:16000 * 4 + 77]  # a part chunk at the end
+    whole = SileroStream(net)
+    whole.push(audio, last=True)
+    stream, at = SileroStream(net, piece_chunks=5), 0
+    for size in pieces:
+        stream.push(audio[at:at + size])
+        at += size
+    stream.push(audio[at:], last=True)
+    assert stream.result().shape == whole.result().shape == (len(audio) // HOP,)
+    np.testing.assert_allclose(stream.result(), whole.result(), atol=1e-5)
+
+
+def test_the_shipped_detector_is_the_lower_of_its_two_networks(tmp_path):
+    from dxkit import models
+
+    path = tmp_path / "take.wav"
+    sf.write(path, speech_16k()[:16000 * 6], 16000)
+    both = detect(path)
+    alone = [detect(path, models.load(name)).probability for name in models.DETECTORS]
+    np.testing.assert_array_equal(both.probability, np.minimum(*alone))
+    assert 0.2 < both.fraction < 1.0
+    np.testing.assert_array_equal(detect(path, either=True).probability, np.maximum(*alone))

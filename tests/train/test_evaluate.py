@@ -99,6 +99,6 @@ def test_eval_scores_the_dialogue_detector_on_its_own_rows(tmp_path):
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)["dialogue"]
     assert [r["condition"] for r in rows][:2] == ["synthetic clean", "synthetic noise 20 dB"]
-    assert all(r["source"] == "synthetic" and list(r["systems"]) == ["dxkit (activity)"] for r in rows)
-    clean = rows[0]["systems"]["dxkit (activity)"]
-    assert clean["f1"] > 0.9 and rows[-1]["systems"]["dxkit (activity)"]["f1"] is None  # noise alone: no dialogue
+    assert all(r["source"] == "synthetic" and list(r["systems"]) == ["dxkit"] for r in rows)
+    clean = rows[0]["systems"]["dxkit"]
+    assert clean["f1"] > 0.9 and rows[-1]["systems"]["dxkit"]["f1"] is None  # noise alone: no dialogue
