@@ -116,13 +116,11 @@ def cmd_detect(args) -> int:
 
     try:  # the shipped detector is two networks (infer/detect.py); --network runs one alone
         net = models.load(args.network) if args.network else None
-        for name in models.DETECTORS if net is None else ():
-            models.weights_file(name)  # say now if one is missing
+        if net is not None and getattr(net, "family", "") not in models.DETECTORS:
+            return _usage_error(f"{args.network} is not a dialogue detector")
+        activity = detect(args.file, net, layout=args.layout, track=args.track)
     except models.WeightsError as exc:  # missing, unknown or unreadable weights
         return _usage_error(str(exc))
-    if net is not None and getattr(net, "family", "") not in models.DETECTORS:
-        return _usage_error(f"{args.network} is not a dialogue detector")
-    activity = detect(args.file, net, layout=args.layout, track=args.track)
     stretches = activity.segments()
     if args.json:
         print(json.dumps({"file": args.file, "network": args.network or "+".join(models.DETECTORS), "frame_s": 0.01,

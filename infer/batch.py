@@ -166,7 +166,8 @@ def file_sha256(path: Path) -> str:
 def settings_fingerprint(settings: Settings) -> str:
     """A hash of everything that shapes the output: the networks' weight files, strengths, spec,
     the precision asked for (``auto`` is one setting, whatever it picks on this machine), QC
-    reports or not, the delivery options, dxkit's version. Loads no torch: raises ``models.WeightsError`` for a
+    reports or not, the delivery options, the detector's weights where the spec needs the
+    dialogue, dxkit's version. Loads no torch: raises ``models.WeightsError`` for a
     network that is not there."""
     digest = hashlib.sha256()
     # a weights file is what its weights are, wherever it lies (a learned scene's file sits in
@@ -177,8 +178,11 @@ def settings_fingerprint(settings: Settings) -> str:
         weights = name if path is None else file_sha256(path)  # None: built in code
         ident[name] = name if name in models.names() else weights
         digest.update(weights.encode())
-    spec_text = "none" if settings.spec == "none" else json.dumps(asdict(specs.resolve(settings.spec)),
-                                                                    sort_keys=True, default=str)
+    spec = None if settings.spec == "none" else specs.resolve(settings.spec)
+    spec_text = "none" if spec is None else json.dumps(asdict(spec), sort_keys=True, default=str)
+    if spec is not None and spec.needs_dialogue:  # the detector decides what such a delivery does
+        for name in models.DETECTORS:
+            digest.update(file_sha256(models.weights_file(name)).encode())
     digest.update(json.dumps({"chain": [ident[n] for n in settings.chain],
                               "strength": {ident.get(n, n): v for n, v in settings.strength.items()},
                               "spec": spec_text,

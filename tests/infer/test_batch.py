@@ -274,3 +274,14 @@ def test_names_that_would_collide_and_in_equals_out(tmp_path):
     src.mkdir()
     with pytest.raises(ValueError, match="is the input folder"):
         run_batch(src, src, Settings(["debug"]))
+
+
+def test_a_new_detector_makes_deliveries_that_need_it_new_work(monkeypatch):
+    from dxkit.infer import batch
+
+    real = batch.file_sha256
+    acx, r128 = Settings(["denoise"], spec="acx"), Settings(["denoise"], spec="ebu-r128")
+    before = batch.settings_fingerprint(acx), batch.settings_fingerprint(r128)
+    monkeypatch.setattr(batch, "file_sha256", lambda p: real(p) + ("x" if p.name == "silero_vad.safetensors" else ""))
+    assert batch.settings_fingerprint(acx) != before[0]  # acx judges room tone around the dialogue
+    assert batch.settings_fingerprint(r128) == before[1]
