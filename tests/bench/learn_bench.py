@@ -45,6 +45,8 @@ NOISES = {  # the bench's names -> held-out recordings (data/evalset/noise)
     "static": ["tumult_static2_electrical-noise.ogg"],
     "hum": ["tumult_hum4_loose-connection-feedback-hum.ogg"],
     "fridge": ["tumult_machine3_fridge-hum-kitchen-2012_cut.ogg"],
+    "engine": ["ibm_car_engine.ogg"],  # kinds the shipped denoiser trained on (other recordings)
+    "river": ["0ad_water_river_med_21.ogg"],
 }
 SECONDS = 60.0
 PAUSES = 4  # long pauses of 2-3.5 s (with the 1.5 s head: about 10 s of noise alone)
