@@ -10,6 +10,7 @@ Everything streams in blocks, so memory does not grow with the file's length.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass, field, replace
@@ -482,8 +483,9 @@ def deliver(source: str | os.PathLike, output: str | os.PathLike, spec: Spec | s
     if before.integrated_lufs is None:
         raise AudioInputError(f"{source}: {NO_INTEGRATED}; there is nothing to normalise")
     ends = plan_ends(before, dialogue) if spec.room_tone and fit_ends and dialogue is not None else Ends()
-    with scratch_file(output.parent, output.name) as edited:
-        if ends.changed:  # deliver the file with its ends fitted, and plan on it
+    # only a file whose ends change is copied (to scratch beside the output) and planned again
+    with scratch_file(output.parent, output.name) if ends.changed else contextlib.nullcontext() as edited:
+        if edited is not None:  # deliver the file with its ends fitted, and plan on it
             write_ends(info, ends, edited)
             dialogue = ends.shifted_mask(dialogue, info.frames, info.sample_rate)
             metadata = metadata.moved(ends.head, info.sample_rate)

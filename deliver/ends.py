@@ -33,7 +33,7 @@ import soundfile as sf
 from .audio import AudioInfo, read_blocks
 from .dialogue import DIGITAL_SILENCE_DB, fit_mask
 from .errors import OutputError
-from .meter import Measurement
+from .meter import Measurement, window_power
 
 HEAD_AIM_S = 0.75
 TAIL_AIM_S = 2.0
@@ -77,8 +77,7 @@ class Ends:
 
 def _windows_db(power: np.ndarray, sub_len: int, width: int = 10) -> np.ndarray:
     """RMS in dB of each run of ``width`` sub-blocks (100 ms), or of all of ``power`` when shorter."""
-    width = min(width, max(power.size, 1))
-    return 10 * np.log10(np.maximum(np.convolve(power, np.ones(width), "valid") / (width * sub_len), 1e-20))
+    return 10 * np.log10(np.maximum(window_power(power, min(width, max(power.size, 1)), sub_len), 1e-20))
 
 
 def plan_ends(m: Measurement, active: np.ndarray) -> Ends:
@@ -91,7 +90,7 @@ def plan_ends(m: Measurement, active: np.ndarray) -> Ends:
     step = sub / rate
     mask = fit_mask(active, m.plain_power_10ms.size, sub, rate)
     power = m.plain_power_10ms
-    inside = np.convolve(mask, np.ones(10), "valid") == 10  # 100 ms windows all dialogue
+    inside = window_power(mask.astype(float), 10, 1) > 1 - 1e-9  # 100 ms windows all dialogue
     speech = _windows_db(power, sub)[inside] if power.size >= 10 else np.zeros(0)
     speech_db = float(np.median(speech)) if speech.size else None
     source = _quietest_tone(power, mask, sub, rate)
