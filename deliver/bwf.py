@@ -133,15 +133,24 @@ class WavMetadata:
 
     def moved(self, frames: int, file_rate: int) -> WavMetadata:
         """This metadata on the same file with ``frames`` (at ``file_rate``) cut from its head
-        (added, where negative): the time reference, and iXML's mirror of it, move by as much
-        (never before midnight)."""
-        if self.bext is None or not frames:
+        (added, where negative): the time reference, iXML's mirror of it and iXML's own time
+        stamp (``TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI/_LO``, at its ``TIMESTAMP_SAMPLE_RATE``)
+        move by as much (never before midnight)."""
+        if not frames:
             return self
-        at = self.rate or file_rate
-        reference = max(self.bext.time_reference + rescaled(frames, file_rate, at), 0)
-        ixml = self.ixml and ixml_fields(self.ixml, {"BWF_TIME_REFERENCE_LOW": reference & 0xFFFFFFFF,
-                                                     "BWF_TIME_REFERENCE_HIGH": reference >> 32})
-        return replace(self, bext=replace(self.bext, time_reference=reference), ixml=ixml)
+        bext, fields = self.bext, {}
+        if bext is not None:
+            reference = max(bext.time_reference + rescaled(frames, file_rate, self.rate or file_rate), 0)
+            bext = replace(bext, time_reference=reference)
+            fields = {"BWF_TIME_REFERENCE_LOW": reference & 0xFFFFFFFF, "BWF_TIME_REFERENCE_HIGH": reference >> 32}
+        stamp = [ixml_number(self.ixml, f"TIMESTAMP_{name}") if self.ixml else None
+                 for name in ("SAMPLE_RATE", "SAMPLES_SINCE_MIDNIGHT_HI", "SAMPLES_SINCE_MIDNIGHT_LO")]
+        if None not in stamp and stamp[0] > 0:
+            at = max((stamp[1] << 32 | stamp[2]) + rescaled(frames, file_rate, stamp[0]), 0)
+            fields |= {"TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI": at >> 32,
+                       "TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO": at & 0xFFFFFFFF}
+        ixml = self.ixml and ixml_fields(self.ixml, fields)
+        return replace(self, bext=bext, ixml=ixml)
 
     def carried(self, from_rate: int, to_rate: int, history_line: str, depth: int | None = None) -> WavMetadata:
         """This metadata on a file written at ``to_rate`` (and ``depth`` bits, where given) from
@@ -173,6 +182,12 @@ def ixml_fields(ixml: bytes, fields: dict[str, int]) -> bytes:
     for name, value in fields.items():
         ixml = re.sub(rb"(<%s>)[^<]*(</%s>)" % (name.encode(), name.encode()), rb"\g<1>%d\g<2>" % value, ixml)
     return ixml
+
+
+def ixml_number(ixml: bytes, name: str) -> int | None:
+    """The whole number in ``ixml``'s first ``name`` element; None where there is none."""
+    found = re.search(rb"<%s>\s*(\d+)\s*</%s>" % (name.encode(), name.encode()), ixml)
+    return int(found.group(1)) if found else None
 
 
 def _chunks(f: BinaryIO, file_size: int) -> tuple[bool, list[tuple[bytes, int, int]]]:

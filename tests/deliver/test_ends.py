@@ -110,6 +110,23 @@ def test_the_time_reference_moves_with_the_head(tmp_path):
     assert read_metadata(tmp_path / "out.wav").bext.time_reference == 10 * RATE + round(1.25 * RATE)
 
 
+def test_ixml_time_stamps_move_with_the_head():
+    """iXML's mirror of the time reference and its own time stamp, at the stamp's own rate."""
+    ixml = (b"<BWFXML><BWF_TIME_REFERENCE_LOW>480000</BWF_TIME_REFERENCE_LOW><BWF_TIME_REFERENCE_HIGH>0"
+            b"</BWF_TIME_REFERENCE_HIGH><SPEED><TIMESTAMP_SAMPLE_RATE>96000</TIMESTAMP_SAMPLE_RATE>"
+            b"<TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI>1</TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI>"
+            b"<TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO>4294967000</TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO></SPEED></BWFXML>")
+    bext = replace(Bext.new("scene 4 take 2", "recorder"), time_reference=10 * RATE)
+    moved = WavMetadata(bext=bext, ixml=ixml).moved(RATE, RATE)  # one second cut
+    stamp = (1 << 32) + 4294967000 + 96000
+    assert moved.bext.time_reference == 11 * RATE
+    assert b"<BWF_TIME_REFERENCE_LOW>528000<" in moved.ixml
+    assert b"<TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI>%d<" % (stamp >> 32) in moved.ixml
+    assert b"<TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO>%d<" % (stamp & 0xFFFFFFFF) in moved.ixml
+    alone = WavMetadata(ixml=ixml).moved(-RATE, RATE)  # no bext: the stamp still moves (back)
+    assert b"<TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO>%d<" % (4294967000 - 96000) in alone.ixml
+
+
 def test_keep_ends_is_for_a_delivery(tmp_path, capsys):
     from dxkit.cli import main
 
