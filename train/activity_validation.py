@@ -3,8 +3,10 @@
 The programmes are those of the test (``dialogue_check.programmes``) built from files of the
 training corpus that training left out (``data/validation/activity.txt``, given to
 ``data.exclude``), General MIDI music rendered with another seed than the training music
-(``gm_music.py``), and babble made of half the validation voices (``activity.babble``), alone
-and under the other half's dialogue. Each weight file gets a score: the mean F1 of the conditions with dialogue
+(``gm_music.py``), babble made of half the validation voices (``activity.babble``), alone
+and under the other half's dialogue, and, given ``--recorded-music`` (``game_music.py
+--validation``: soundtracks by composers training never heard), recorded music alone and under
+the dialogue. Each weight file gets a score: the mean F1 of the conditions with dialogue
 minus the mean false-alarm share of those without; the best is printed last. A name may join
 networks with ``+`` to score them together as the shipped detector joins its two (the lower
 probability of each frame): ``runs/activity_r7.safetensors+silero_vad``.
@@ -22,11 +24,12 @@ import numpy as np
 
 from .activity import babble
 from .dialogue_check import RATE, Condition, chain, dialogue, loop, ours, programmes, read, run, unit
-from .levels import active_rms
+from .levels import FRAME, active_rms
 
 LIST = Path(__file__).resolve().parents[1] / "data" / "validation" / "activity.txt"
 SECONDS_ALONE = 60.0
 BABBLE_UNDER_DB = 5  # dialogue over a crowd of other voices, this many dB above it
+MUSIC_UNDER_DB = 6  # recorded music under the dialogue, this many dB below it (as in the test)
 
 
 def sections(path: Path = LIST) -> dict[str, list[str]]:
@@ -50,7 +53,7 @@ def find(shared: Path, names: list[str]) -> list[Path]:
     return [found[n] for n in names]
 
 
-def conditions(shared: Path, music_dir: Path) -> list[Condition]:
+def conditions(shared: Path, music_dir: Path, recorded_dir: Path | None = None) -> list[Condition]:
     names = sections()
     music = [read(p) for p in sorted(music_dir.glob("*.flac"))]
     if not music:
@@ -64,7 +67,17 @@ def conditions(shared: Path, music_dir: Path) -> list[Condition]:
     cases = programmes(speech, [read(p) for p in find(shared, names["ambiences"])], music[0], alone)
     voices, labels = dialogue(speech[:half])
     under = voices + loop(unit(crowd), len(voices)) * active_rms(voices) * 10 ** (-BABBLE_UNDER_DB / 20)
-    return cases + [Condition(f"babble under ({BABBLE_UNDER_DB} dB)", under.astype(np.float32), labels)]
+    cases.append(Condition(f"babble under ({BABBLE_UNDER_DB} dB)", under.astype(np.float32), labels))
+    if recorded_dir is not None:
+        recorded = [unit(read(p)) for p in sorted(recorded_dir.glob("*.flac"))]
+        if not recorded:
+            raise SystemExit(f"error: no .flac music in {recorded_dir}")
+        speech, labels = cases[0].audio, cases[0].labels  # the clean programme
+        bed = chain(recorded, len(speech)) * active_rms(speech) * 10 ** (-MUSIC_UNDER_DB / 20)
+        alone = (np.concatenate(recorded) * 10 ** (-23 / 20)).astype(np.float32)
+        cases += [Condition(f"recorded music under (-{MUSIC_UNDER_DB} dB)", (speech + bed).astype(np.float32), labels),
+                  Condition("recorded music alone", alone, np.zeros(len(alone) // FRAME, bool))]
+    return cases
 
 
 def main() -> None:
@@ -72,8 +85,9 @@ def main() -> None:
     parser.add_argument("weights", nargs="+", help="weights files or names, or several joined by +")
     parser.add_argument("--shared", type=Path, required=True, help="the corpus the files were left out of")
     parser.add_argument("--music", type=Path, required=True, help="validation music (gm_music.py, another seed)")
+    parser.add_argument("--recorded-music", type=Path, help="validation soundtracks (game_music.py --validation)")
     args = parser.parse_args()
-    cases = conditions(args.shared, args.music)
+    cases = conditions(args.shared, args.music, args.recorded_music)
     best = None
     for weights in args.weights:
         scores = run(ours(weights), cases)

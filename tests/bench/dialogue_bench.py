@@ -6,9 +6,10 @@ effects at -20 to +10 dB; those mixes delivered to the netflix preset with the d
 and read back by libebur128 on the stem's activity; and each detector's real-time factor on
 one thread.
 
-    python tests/bench/dialogue_bench.py [--network activity|silero_vad|path.safetensors] [--no-silero]
+    python tests/bench/dialogue_bench.py [--network activity|silero_vad|path.safetensors|a+b] [--no-silero]
 
-(``--network``: that one network alone; by default the shipped detector, both.)
+(``--network``: that one network alone, or networks joined by ``+`` as the shipped detector
+joins its two; by default the shipped detector, both.)
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import tempfile
 
 import soundfile as sf
 
-from dxkit.train.dialogue_check import RATE, eval_markdown, eval_report, gated_errors, mixes
+from dxkit.infer.detect import decide
+from dxkit.train.dialogue_check import RATE, eval_markdown, eval_report, gated_errors, mixes, ours
 
 HERE = Path(__file__).resolve().parent
 EVALSET = HERE.parents[1] / "data" / "evalset"
@@ -29,12 +31,11 @@ sys.path.insert(0, str(HERE.parent))
 from independent import libebur128, libebur128_dialogue_lufs  # noqa: E402
 
 
-def netflix_rows(net) -> list[str]:
-    """Each mix delivered to the netflix preset with the detector's mask, then read by
-    libebur128: dialogue-gated on the dialogue stem's own activity (the reference), true peak."""
+def netflix_rows(detector) -> list[str]:
+    """Each mix delivered to the netflix preset with ``detector``'s mask (``ours``), then read
+    by libebur128: dialogue-gated on the dialogue stem's own activity (the reference), true peak."""
     from dxkit import specs
     from dxkit.deliver.delivery import deliver
-    from dxkit.infer.detect import detect_array
 
     spec = specs.load("netflix", allow_unavailable=True)
     rows = []
@@ -42,7 +43,7 @@ def netflix_rows(net) -> list[str]:
         for layout, db, mix, labels in mixes(EVALSET, (-10.0, 0.0)):
             src, dst = Path(work) / "mix.wav", Path(work) / "out.wav"
             sf.write(src, mix.T, RATE, subtype="PCM_24")
-            result = deliver(src, dst, spec, dialogue=detect_array(mix, RATE, net).active)
+            result = deliver(src, dst, spec, dialogue=decide(detector(mix)))
             ref = libebur128_dialogue_lufs(dst, labels)
             peak = libebur128(dst)["true_peak_dbtp"]
             ok = ref is not None and spec.low <= ref <= spec.high and peak <= spec.true_peak_max_dbtp
@@ -63,11 +64,8 @@ def main() -> None:
     detection = eval_report(EVALSET, args.network, ("real",), baselines=not args.no_silero)
     print(eval_markdown(detection))
     print()
-    from dxkit import models
-    from dxkit.infer.detect import detect_array
-
-    net = models.load(args.network) if args.network else None
-    rows = gated_errors(EVALSET, lambda mix, rate: detect_array(mix, rate, net).active)
+    detector = ours(args.network)
+    rows = gated_errors(EVALSET, lambda mix, rate: decide(detector(mix)))
     print("| layout | music and effects vs dialogue | reference (stem's activity) | measured (detector) | error |")
     print("|---|---|---|---|---|")
     for layout, db, reference, measured in rows:
@@ -76,7 +74,7 @@ def main() -> None:
     print()
     print("| layout | bed vs dialogue | netflix delivery, ours (detector) | libebur128 on the reference | true peak | |")
     print("|---|---|---|---|---|---|")
-    print("\n".join(netflix_rows(net)))
+    print("\n".join(netflix_rows(detector)))
     print()
     total = sum(r["seconds"] for r in detection)
     for name in detection[0]["systems"]:
