@@ -13,9 +13,11 @@ enough to move it towards one noise (the denoiser's own recipe for user noise,
 The check (what makes it safe): before and after, the base and the adapted network restore the
 same check examples, speech it never trained on (``CHECK_SPEECH``) over the noise it never
 trained on (the kept-aside part) at ``CHECK_SNR_DB``, and the same speech with no noise at
-all. The adapted network is kept only if its mean SI-SDR is higher, it is not worse by more
-than ``CHECK_TOLERANCE_DB`` at any SNR, and it does not change the clean speech by more than
-that beyond what the base does; otherwise the base is written, and the result says why. The check judges SI-SDR,
+all. The adapted network is kept only if its mean SI-SDR is higher by more than the check can
+tell from chance (``significant_gain``: two standard errors of the example-by-example gains),
+it is not worse by more than ``CHECK_TOLERANCE_DB`` at any SNR, and it does not change the
+clean speech by more than that beyond what the base does; otherwise the base is written, and
+the result says why. The check judges SI-SDR,
 and it cannot know whether the noise under the lines is the noise between them: on the
 benchmark (``make bench-learn``, README) a take whose pauses hold a 0.3 s loop of a vacuum
 cleaner and whose lines hold another part of it passed the check (PESQ-WB rose on the check
@@ -55,6 +57,7 @@ CHECK_SPEECH = ("librispeech_1624-142933-0000.flac", "librispeech_6019-3185-0000
 CHECK_SECONDS = 2.0
 CHECK_SNR_DB = (0.0, 5.0, 10.0, 20.0)
 CHECK_TOLERANCE_DB = 0.5
+SIGNIFICANCE = 2.0  # standard errors of the check's paired gains (significant_gain)
 SEGMENT_S = 1.0
 BATCH = 8
 LR = 1e-4
@@ -72,12 +75,13 @@ MOST_OF_THE_TAKE = 0.5
 
 @dataclass(frozen=True)
 class Check:
-    """SI-SDR (dB) of one network on the check examples: per SNR, their mean, and on clean
-    speech (no noise)."""
+    """SI-SDR (dB) of one network on the check examples: per SNR, their mean, on clean speech
+    (no noise), and on each noisy example (SNR by SNR, the clips in order)."""
 
     by_snr: dict[float, float]
     mean: float
     clean: float
+    examples: tuple[float, ...]
 
 
 @dataclass
@@ -169,7 +173,8 @@ def score(model: torch.nn.Module, examples: tuple[np.ndarray, np.ndarray, np.nda
         values = SpectralLoss().to(device).si_sdr_db(model.eval()(noisy), clean, bandwidth).cpu().numpy()
     per = values.reshape(-1, count).mean(axis=1)
     by_snr = {snr: float(v) for snr, v in zip(CHECK_SNR_DB, per)}
-    return Check(by_snr, float(np.mean(per[:len(CHECK_SNR_DB)])), float(per[-1]))
+    noisy = tuple(float(v) for v in values[:len(CHECK_SNR_DB) * count])
+    return Check(by_snr, float(np.mean(per[:len(CHECK_SNR_DB)])), float(per[-1]), noisy)
 
 
 def verdict(base: Check, tuned: Check) -> tuple[bool, str]:
@@ -177,6 +182,10 @@ def verdict(base: Check, tuned: Check) -> tuple[bool, str]:
     gain = tuned.mean - base.mean
     if gain <= 0:
         return False, f"it did not beat the base on speech it never heard over this noise ({gain:+.2f} dB SI-SDR)"
+    margin = significant_gain(base.examples, tuned.examples)
+    if gain <= margin:
+        return False, (f"its gain on speech it never heard over this noise ({gain:+.2f} dB SI-SDR) is within "
+                       f"what the check can tell apart ({margin:.2f} dB)")
     worst = min(CHECK_SNR_DB, key=lambda snr: tuned.by_snr[snr] - base.by_snr[snr])
     if tuned.by_snr[worst] - base.by_snr[worst] < -CHECK_TOLERANCE_DB:
         return False, (f"it was worse than the base at {worst:g} dB SNR "
@@ -184,6 +193,14 @@ def verdict(base: Check, tuned: Check) -> tuple[bool, str]:
     if tuned.clean < base.clean - CHECK_TOLERANCE_DB:
         return False, f"it changed clean speech more than the base ({tuned.clean - base.clean:+.2f} dB SI-SDR)"
     return True, f"{gain:+.2f} dB SI-SDR over the base on speech it never heard over this noise"
+
+
+def significant_gain(base: tuple[float, ...], tuned: tuple[float, ...]) -> float:
+    """The mean gain, example by example, that ``tuned`` must beat ``base`` by for the check to
+    tell them apart: ``SIGNIFICANCE`` standard errors of the paired differences (a one-sided
+    paired t-test at about 97.5 % for the check's 16 examples)."""
+    gains = np.subtract(tuned, base)
+    return float(SIGNIFICANCE * np.std(gains, ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
 
 
 def adapt(noise: SceneNoise, base: str = "denoise", budget_s: float = DEFAULT_BUDGET_S,

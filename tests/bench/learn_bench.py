@@ -32,7 +32,7 @@ import torch
 from dxkit import models
 from dxkit.infer.chain import run_chain
 from dxkit.train.corpus import load_clip, load_folder
-from dxkit.train.learn import learn
+from dxkit.train.learn import learn, significant_gain
 from dxkit.train.levels import active_rms
 from dxkit.train.metrics import pesq_wb, si_sdr, stoi
 
@@ -109,9 +109,9 @@ def main() -> None:
     torch.set_num_threads(1)
     speech = [c.audio for c in load_folder([EVALSET / "speech"])]
     shipped = models.load("denoise")
-    print("| noise | SNR | noise found | learn wall | kept | PESQ-WB shipped -> adapted | "
+    print("| noise | SNR | noise found | learn wall | check gain (needed) | kept | PESQ-WB shipped -> adapted | "
           "SI-SDR dB shipped -> adapted | STOI shipped -> adapted |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as work:
         for name in args.noises.split(","):
             noise = np.concatenate([load_clip(EVALSET / "noise" / f, 0.0).audio for f in NOISES[name]])
@@ -127,8 +127,10 @@ def main() -> None:
                 adapted = models.load(result.output)
                 after = scores(clean, run_chain(take[None], RATE, ["adapted"], nets=[adapted])[0])
                 a = result.adaptation
+                margin = significant_gain(a.base.examples, a.tuned.examples)
                 print(f"| {name} | {snr:g} dB | {result.noise.seconds:.1f} s | {wall:.0f} s ({a.steps} steps) | "
-                      f"{'yes' if a.adapted else 'no'} | {before[0]:.2f} -> {after[0]:.2f} ({after[0] - before[0]:+.2f}) | "
+                      f"{a.tuned.mean - a.base.mean:+.2f} dB ({margin:.2f}) | {'yes' if a.adapted else 'no'} | "
+                      f"{before[0]:.2f} -> {after[0]:.2f} ({after[0] - before[0]:+.2f}) | "
                       f"{before[1]:.2f} -> {after[1]:.2f} ({after[1] - before[1]:+.2f}) | "
                       f"{before[2]:.3f} -> {after[2]:.3f} ({after[2] - before[2]:+.3f}) |", flush=True)
 

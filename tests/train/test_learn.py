@@ -40,10 +40,13 @@ def take(tmp_path_factory) -> Path:
     return path
 
 
-def check(mean: float, clean: float = 20.0, worst: float = 0.0) -> Check:
+def check(mean: float, clean: float = 20.0, worst: float = 0.0, spread: float = 0.1) -> Check:
+    """A check at ``mean`` dB, ``worst`` dB more at the lowest SNR, four examples per SNR
+    ``spread`` dB either side of their SNR's figure, alternately."""
     by_snr = {snr: mean for snr in CHECK_SNR_DB}
     by_snr[CHECK_SNR_DB[0]] += worst
-    return Check(by_snr, mean, clean)
+    examples = tuple(by_snr[snr] + spread * (-1) ** i for snr in CHECK_SNR_DB for i in range(4))
+    return Check(by_snr, mean, clean, examples)
 
 
 def test_parse_budget():
@@ -64,6 +67,14 @@ def test_verdict_keeps_only_a_network_that_beats_the_base_everywhere():
     assert not kept and f"at {CHECK_SNR_DB[0]:g} dB SNR" in why
     kept, why = verdict(base, check(11.0, clean=18.0))
     assert not kept and "clean speech" in why
+
+
+def test_verdict_refuses_a_gain_the_check_cannot_tell_from_chance():
+    """+0.3 dB on average, but example by example -1.7 to +2.3 dB: the base stays."""
+    base = check(10.0, spread=0.0)
+    kept, why = verdict(base, check(10.3, spread=2.0))
+    assert not kept and "can" in why and "tell apart" in why
+    assert verdict(base, check(10.3, spread=0.1))[0]  # the same gain on every example is one
 
 
 def test_shipped_speech_holds_no_voice_of_the_test_set():
