@@ -35,7 +35,9 @@ demo: $(STAMP)
 	@echo
 	@echo "Listen to them in $(DEMO)/; the QC reports are $(DEMO)/take_ebu-r128.wav.qc.html and $(DEMO)/take_acx.mp3.qc.html"
 
+# The tests read our files back with ffmpeg (an independent decoder and meter): Debian's, if missing.
 test: $(STAMP)
+	command -v ffmpeg >/dev/null || (apt-get update -q && apt-get install -y -q ffmpeg)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
