@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from dxkit.infer.detect import Detector, decide, detect, detect_array
+from dxkit.infer.detect import LEVEL_LUFS, MAX_GAIN_DB, Detector, decide, detect, detect_array, level_gain
 from dxkit.models.activity import HOP, ActivityNet
 
 
@@ -52,6 +52,19 @@ def test_the_file_and_the_array_agree_and_5_1_listens_to_the_centre(tmp_path):
     assert from_file.probability.shape == (200,)
     np.testing.assert_allclose(from_file.probability, detect_array(x, rate, net).probability, atol=1e-5)
     np.testing.assert_allclose(from_file.probability, detect_array(x[2], rate, net).probability, atol=1e-5)
+
+
+def test_a_file_at_another_gain_is_heard_the_same(tmp_path):
+    """Each file is brought to one loudness before the networks hear it (within MAX_GAIN_DB)."""
+    rate = 48000
+    x = (np.random.default_rng(2).standard_normal((2, 2 * rate)) * 0.05).astype(np.float32)
+    net = untrained()
+    loud = detect_array(x, rate, net).probability
+    np.testing.assert_allclose(detect_array(x * 0.5, rate, net).probability, loud, atol=1e-4)
+    sf.write(tmp_path / "quiet.wav", (x * 0.6).T, rate, subtype="FLOAT")
+    np.testing.assert_allclose(detect(tmp_path / "quiet.wav", net).probability, loud, atol=1e-4)
+    assert level_gain(LEVEL_LUFS - 60) == pytest.approx(10 ** (MAX_GAIN_DB / 20))
+    assert level_gain(None) == 1.0
 
 
 def test_cli_detect_prints_stretches_and_refuses_what_is_not_a_detector(tmp_path, capsys):
