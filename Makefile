@@ -35,9 +35,12 @@ demo: $(STAMP)
 	@echo
 	@echo "Listen to them in $(DEMO)/; the QC reports are $(DEMO)/take_ebu-r128.wav.qc.html and $(DEMO)/take_acx.mp3.qc.html"
 
-# The tests read our files back with ffmpeg (an independent decoder and meter): Debian's, if missing.
+# The tests read our files back with ffmpeg (an independent decoder and meter): Debian's is
+# installed where it is missing and this is root on Debian; elsewhere, a one-line error.
 test: $(STAMP)
-	command -v ffmpeg >/dev/null || (apt-get update -q && apt-get install -y -q ffmpeg)
+	command -v ffmpeg >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -q && apt-get install -y -q ffmpeg; } || \
+		{ echo "make test needs ffmpeg (Debian: apt-get install ffmpeg; macOS: brew install ffmpeg)"; exit 1; }
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

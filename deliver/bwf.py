@@ -176,9 +176,9 @@ def _chunk(cid: bytes, body: bytes) -> bytes:
 
 def ixml_fields(ixml: bytes, fields: dict[str, int]) -> bytes:
     """``ixml`` with the number in each of ``fields``' elements replaced (FILE_SAMPLE_RATE,
-    AUDIO_BIT_DEPTH, BWF_TIME_REFERENCE_LOW/_HIGH, iXML 2.x), where the element is there; the rest
-    of the text is left as it was (TIMESTAMP_* state their own rate; DIGITIZER_SAMPLE_RATE is the
-    recorder's)."""
+    AUDIO_BIT_DEPTH, BWF_TIME_REFERENCE_LOW/_HIGH, TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI/_LO; iXML
+    2.x), where the element is there; the rest of the text is left as it was (a rate change
+    leaves TIMESTAMP_*, which state their own rate; DIGITIZER_SAMPLE_RATE is the recorder's)."""
     for name, value in fields.items():
         ixml = re.sub(rb"(<%s>)[^<]*(</%s>)" % (name.encode(), name.encode()), rb"\g<1>%d\g<2>" % value, ixml)
     return ixml

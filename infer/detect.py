@@ -11,12 +11,13 @@ instead (``net``), as ``dxkit eval`` and ``dxkit detect --network`` do.
 
 The file is read block by block, mixed to one signal (the centre channel of a 3.0, 5.0, 5.1 or
 7.1 mix, where dialogue lives by convention; the mean of the channels otherwise: mono, stereo, a
-recorder's tracks; ``deliver/layout.py``), resampled to 16 kHz and brought to ``LEVEL_LUFS``
-(its gated level, measured in a first pass; at most ``MAX_GAIN_DB`` up or down). The networks
-are not level-independent (silero-vad's hears a word's onset later in a quiet file): without
-this a take restored 12 dB under its delivery level and the delivered file gave ends 0.19 s
-apart, and dialogue-gated loudness did not follow a change of gain exactly; now a file and a
-copy of it at another gain get the same decisions. Our network gets pieces of
+recorder's tracks; ``deliver/layout.py``), resampled to 16 kHz and brought to ``LEVEL_DB``
+(its gated level, ``_level``, measured in a first pass over the file; at most ``MAX_GAIN_DB`` up
+or down). The networks are not level-independent (silero-vad's hears a word's onset later in a
+quiet file): without this a take restored 12 dB under its delivery level and the delivered file
+gave ends 0.19 s apart, and dialogue-gated loudness did not follow a change of gain exactly; now
+a file and a copy of it at another gain get the same decisions, as long as neither needs more
+than ``MAX_GAIN_DB``. The price is reading the file twice. Our network gets pieces of
 ``PIECE_FRAMES`` frames that overlap by its view either side; silero-vad gets whole 32 ms chunks
 in batches with its context and its recurrent state carried over: either way each frame gets the
 same probability as in one pass over the whole file (tested). A frame is dialogue where its
@@ -38,13 +39,13 @@ from dxkit import models
 from dxkit.deliver.audio import AudioInfo, probe, read_blocks
 from dxkit.deliver.layout import layout_of, of_file, selection
 from dxkit.deliver.dialogue import drop_short, fill_gaps, segments
-from dxkit.deliver.meter import integrated_from_subblocks
+from dxkit.deliver.meter import integrated_from_subblocks, loudness_of_power
 from dxkit.models.activity import HOP, RATE
 from dxkit.models.silero_vad import CHUNK, CONTEXT, SileroVAD, frame
 
 THRESHOLD = 0.5
-LEVEL_LUFS = -23.0  # every file is heard at this loudness (within MAX_GAIN_DB)
-MAX_GAIN_DB = 20.0  # a file of room tone alone is not raised to dialogue level
+LEVEL_DB = -23.0  # every file is heard at this gated level (``_level``), within MAX_GAIN_DB
+MAX_GAIN_DB = 20.0  # quiet room tone alone is raised by no more than this
 FILL_GAP_S = 0.2
 SHORTEST_S = 0.1
 PIECE_FRAMES = 6000  # 60 s of frames through the network at a time
@@ -74,27 +75,35 @@ def decide(probability: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
     return drop_short(active, round(SHORTEST_S / FRAME_S))
 
 
-def level_gain(lufs: float | None) -> float:
-    """The gain that brings a signal of gated level ``lufs`` (``_level``) to ``LEVEL_LUFS``,
-    within ``MAX_GAIN_DB``; 1 where it has none (shorter than a gating block, or silent)."""
-    if lufs is None:
+def level_gain(level_db: float | None) -> float:
+    """The gain that brings a signal of gated level ``level_db`` (``_level``) to ``LEVEL_DB``,
+    within ``MAX_GAIN_DB``; 1 where there is no signal at all."""
+    if level_db is None:
         return 1.0
-    return float(10 ** (np.clip(LEVEL_LUFS - lufs, -MAX_GAIN_DB, MAX_GAIN_DB) / 20))
+    return float(10 ** (np.clip(LEVEL_DB - level_db, -MAX_GAIN_DB, MAX_GAIN_DB) / 20))
 
 
-def _level(voices: Iterable[tuple[int, np.ndarray]]) -> float | None:
-    """The gated level of a mono signal given as blocks ``(rate, [T])``, in dB: BS.1770's
-    integrated loudness with its gates (400 ms blocks, -70 absolute, -10 relative) on unweighted
-    power, which costs little beside the networks (the K-weighted meter cost more than detection
-    itself); it only sets a gain."""
-    parts, rest, sub = [], np.zeros(0, np.float32), None
-    for rate, voice in voices:
-        sub = sub or max(1, round(rate / 100))
+def _level(voices: Iterable[np.ndarray], rate: int) -> float | None:
+    """The gated level of a mono signal at ``rate`` given as blocks (``[T]``), in dB: BS.1770's
+    integrated loudness formula and gates (400 ms blocks, -70 absolute, -10 relative) on
+    unweighted power (so not LUFS: the K-weighted meter cost more than detection itself, and
+    this only sets a gain). Where no block passes the gates (near silence) or there is no whole
+    block (under 0.4 s), the plain mean power's level; None for no samples."""
+    sub = max(1, round(rate / 100))
+    parts, rest, count = [], np.zeros(0, np.float32), 0
+    for voice in voices:
+        count += len(voice)
         x = np.concatenate((rest, np.square(voice, dtype=np.float32)))
         whole = len(x) // sub * sub
         parts.append(x[:whole].reshape(-1, sub).sum(axis=1, dtype=np.float64))
         rest = x[whole:]
-    return integrated_from_subblocks(np.concatenate(parts), sub) if parts else None
+    if not count:
+        return None
+    power = np.concatenate(parts)
+    gated = integrated_from_subblocks(power, sub)
+    if gated is not None:
+        return gated
+    return float(loudness_of_power((power.sum() + rest.sum(dtype=np.float64)) / count))
 
 
 def _voice(block: np.ndarray, channels: tuple[int, ...]) -> np.ndarray:
@@ -198,7 +207,7 @@ def detect_array(audio: np.ndarray, sample_rate: int, net: torch.nn.Module | Non
     voice = _voice(audio, layout_of(audio.shape[0], given=layout).dialogue) if audio.ndim == 2 else audio
     frames = len(voice) * 100 // sample_rate
     mono = soxr.resample(voice, sample_rate, RATE, quality="HQ").astype(np.float32) if sample_rate != RATE else voice
-    mono = mono * np.float32(level_gain(_level([(RATE, mono)])))  # measured at 16 kHz: a third of the work
+    mono = mono * np.float32(level_gain(_level([mono], RATE)))  # measured at 16 kHz, as detect does
     streams = _streams(net)
     for stream in streams:
         stream.push(mono, last=True)
@@ -218,7 +227,7 @@ def detect(path: str | os.PathLike, net: torch.nn.Module | None = None, layout: 
     if track is not None:
         info, lay = selection(info, lay, track)
     channels = lay.dialogue
-    gain = np.float32(level_gain(_level((RATE, voice) for voice in _voices(info, channels))))
+    gain = np.float32(level_gain(_level(_voices(info, channels), RATE)))
     streams = _streams(net)
     for voice in _voices(info, channels):
         for stream in streams:

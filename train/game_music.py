@@ -58,7 +58,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     written = 0.0
     for name, folder in sources.items():
-        for path in sorted(p for p in folder.iterdir() if p.suffix in (".ogg", ".mp3")):
+        for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".ogg", ".mp3")):
             audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
             if len(audio) < SHORTEST_S * rate:
                 continue

@@ -14,7 +14,8 @@ The check (what makes it safe): before and after, the base and the adapted netwo
 same check examples, speech it never trained on (``CHECK_SPEECH``) over the noise it never
 trained on (the kept-aside part) at ``CHECK_SNR_DB``, and the same speech with no noise at
 all. The adapted network is kept only if its mean SI-SDR is higher by more than the check can
-tell from chance (``significant_gain``: two standard errors of the example-by-example gains),
+tell from chance (``significant_gain``: two standard errors of the example-by-example gains,
+a rule of thumb),
 it is not worse by more than ``CHECK_TOLERANCE_DB`` at any SNR, and it does not change the
 clean speech by more than that beyond what the base does; otherwise the base is written, and
 the result says why. The check judges SI-SDR,
@@ -197,8 +198,9 @@ def verdict(base: Check, tuned: Check) -> tuple[bool, str]:
 
 def significant_gain(base: tuple[float, ...], tuned: tuple[float, ...]) -> float:
     """The mean gain, example by example, that ``tuned`` must beat ``base`` by for the check to
-    tell them apart: ``SIGNIFICANCE`` standard errors of the paired differences (a one-sided
-    paired t-test at about 97.5 % for the check's 16 examples)."""
+    tell them apart: ``SIGNIFICANCE`` standard errors of the paired differences. A rule of thumb
+    (as a paired t-test about 97 % one-sided), since the check's 16 examples are four clips at
+    four SNRs, not independent draws."""
     gains = np.subtract(tuned, base)
     return float(SIGNIFICANCE * np.std(gains, ddof=1) / np.sqrt(len(gains))) if len(gains) > 1 else 0.0
 

@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from dxkit.infer.detect import LEVEL_LUFS, MAX_GAIN_DB, Detector, decide, detect, detect_array, level_gain
+from dxkit.infer.detect import LEVEL_DB, MAX_GAIN_DB, Detector, decide, detect, detect_array, level_gain
 from dxkit.models.activity import HOP, ActivityNet
 
 
@@ -63,8 +63,22 @@ def test_a_file_at_another_gain_is_heard_the_same(tmp_path):
     np.testing.assert_allclose(detect_array(x * 0.5, rate, net).probability, loud, atol=1e-4)
     sf.write(tmp_path / "quiet.wav", (x * 0.6).T, rate, subtype="FLOAT")
     np.testing.assert_allclose(detect(tmp_path / "quiet.wav", net).probability, loud, atol=1e-4)
-    assert level_gain(LEVEL_LUFS - 60) == pytest.approx(10 ** (MAX_GAIN_DB / 20))
+    assert level_gain(LEVEL_DB - 60) == pytest.approx(10 ** (MAX_GAIN_DB / 20))
+    assert level_gain(LEVEL_DB + 60) == pytest.approx(10 ** (-MAX_GAIN_DB / 20))
     assert level_gain(None) == 1.0
+
+
+def test_short_and_silent_files_are_leveled_too(tmp_path):
+    """Under one 400 ms gating block the plain mean power sets the gain; silence gets the most
+    gain and stays silence."""
+    rate = 48000
+    x = (np.random.default_rng(3).standard_normal(int(0.3 * rate)) * 0.05).astype(np.float32)
+    net = untrained()
+    np.testing.assert_allclose(detect_array(x * 0.5, rate, net).probability, detect_array(x, rate, net).probability,
+                               atol=1e-4)
+    sf.write(tmp_path / "silent.wav", np.zeros(rate, np.float32), rate, subtype="FLOAT")
+    silent = detect(tmp_path / "silent.wav", net)
+    assert silent.probability.shape == (100,) and np.isfinite(silent.probability).all()
 
 
 def test_cli_detect_prints_stretches_and_refuses_what_is_not_a_detector(tmp_path, capsys):
