@@ -148,14 +148,16 @@ def silero() -> Callable[[np.ndarray], np.ndarray]:
 def ours(network: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
     """dxkit's detector (both networks, ``infer/detect.py``), or ``network`` alone, or networks
     joined by ``+`` together as the shipped detector joins its two (the lower probability), as a
-    function: 48 kHz audio -> a probability per 10 ms (one thread)."""
+    function: 48 kHz audio -> a probability per 10 ms (one thread). A file whose name holds a
+    ``+`` is one network."""
     import torch
 
     from dxkit import models
     from dxkit.infer.detect import detect_array
 
     torch.set_num_threads(1)
-    nets = [models.load(name) for name in network.split("+")] if network else [None]
+    names = [network] if network and Path(network).exists() else network.split("+") if network else []
+    nets = [models.load(name) for name in names] or [None]
     return lambda audio: np.minimum.reduce([detect_array(audio, RATE, net).probability for net in nets])
 
 

@@ -56,3 +56,16 @@ def test_babble_is_a_crowd_at_unit_rms():
     frames = crowd[:96000 // 480 * 480].reshape(-1, 480)
     assert (np.sqrt(np.mean(frames ** 2, axis=1)) > 0.05).mean() > 0.9  # voices overlap: hardly a pause
     assert np.array_equal(babble(np.random.default_rng(0), clips, 96000), crowd)
+
+
+def test_a_detector_file_whose_name_holds_a_plus_is_one_network(tmp_path):
+    """``dialogue_check.ours`` joins names with ``+``, but not the name of a file that exists."""
+    import shutil
+    from pathlib import Path
+
+    from dxkit.train.dialogue_check import ours
+
+    weights = Path(__file__).resolve().parents[2] / "models" / "weights" / "activity.safetensors"
+    shutil.copy(weights, tmp_path / "round+1.safetensors")
+    x = np.random.default_rng(0).standard_normal(48000).astype(np.float32) * 0.05
+    np.testing.assert_array_equal(ours(str(tmp_path / "round+1.safetensors"))(x), ours("activity")(x))
