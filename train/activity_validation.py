@@ -72,10 +72,11 @@ def conditions(shared: Path, music_dir: Path, recorded_dir: Path | None = None) 
         recorded = [unit(read(p)) for p in sorted(recorded_dir.glob("*.flac"))]
         if not recorded:
             raise SystemExit(f"error: no .flac music in {recorded_dir}")
-        speech, labels = cases[0].audio, cases[0].labels  # the clean programme
-        bed = chain(recorded, len(speech)) * active_rms(speech) * 10 ** (-MUSIC_UNDER_DB / 20)
+        clean = cases[0]  # the clean programme
+        bed = chain(recorded, len(clean.audio)) * active_rms(clean.audio) * 10 ** (-MUSIC_UNDER_DB / 20)
         alone = (np.concatenate(recorded) * 10 ** (-23 / 20)).astype(np.float32)
-        cases += [Condition(f"recorded music under (-{MUSIC_UNDER_DB} dB)", (speech + bed).astype(np.float32), labels),
+        cases += [Condition(f"recorded music under (-{MUSIC_UNDER_DB} dB)", (clean.audio + bed).astype(np.float32),
+                            clean.labels),
                   Condition("recorded music alone", alone, np.zeros(len(alone) // FRAME, bool))]
     return cases
 
