@@ -156,8 +156,11 @@ def ours(network: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
     from dxkit.infer.detect import detect_array
 
     torch.set_num_threads(1)
-    names = [network] if network and Path(network).exists() else network.split("+") if network else []
-    nets = [models.load(name) for name in names] or [None]
+    if not network:
+        nets = [None]
+    else:
+        names = [network] if Path(network).exists() else network.split("+")
+        nets = [models.load(name) for name in names]
     return lambda audio: np.minimum.reduce([detect_array(audio, RATE, net).probability for net in nets])
 
 

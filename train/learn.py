@@ -14,12 +14,10 @@ The check (what makes it safe): before and after, the base and the adapted netwo
 same check examples, speech it never trained on (``CHECK_SPEECH``) over the noise it never
 trained on (the kept-aside part) at ``CHECK_SNR_DB``, and the same speech with no noise at
 all. The adapted network is kept only if its mean SI-SDR is higher by more than the check can
-tell from chance (``significant_gain``: two standard errors of the example-by-example gains,
-a rule of thumb),
-it is not worse by more than ``CHECK_TOLERANCE_DB`` at any SNR, and it does not change the
-clean speech by more than that beyond what the base does; otherwise the base is written, and
-the result says why. The check judges SI-SDR,
-and it cannot know whether the noise under the lines is the noise between them: on the
+tell from chance (``significant_gain``: two standard errors of the example-by-example gains, a
+rule of thumb), it is not worse by more than ``CHECK_TOLERANCE_DB`` at any SNR, and it does not
+change the clean speech by more than that beyond what the base does; otherwise the base is
+written, and the result says why. The check judges SI-SDR, and it cannot know whether the noise under the lines is the noise between them: on the
 benchmark (``make bench-learn``, README) a take whose pauses hold a 0.3 s loop of a vacuum
 cleaner and whose lines hold another part of it passed the check (PESQ-WB rose on the check
 examples too) while PESQ-WB over the take fell by 0.22 to 0.25.
