@@ -17,7 +17,9 @@ or down). The networks are not level-independent (silero-vad's hears a word's on
 quiet file): without this a take restored 12 dB under its delivery level and the delivered file
 gave ends 0.19 s apart, and dialogue-gated loudness did not follow a change of gain exactly; now
 a file and a copy of it at another gain get the same decisions, as long as neither needs more
-than ``MAX_GAIN_DB``. The price is reading the file twice. Our network gets pieces of
+than ``MAX_GAIN_DB``. The file is decoded once: the first pass keeps its 16 kHz voice in an
+anonymous temporary file (``_spooled``; 230 MB an hour, float32 so that both passes hear the same
+samples) and detection reads that back. Our network gets pieces of
 ``PIECE_FRAMES`` frames that overlap by its view either side; silero-vad gets whole 32 ms chunks
 in batches with its context and its recurrent state carried over: either way each frame gets the
 same probability as in one pass over the whole file (tested). A frame is dialogue where its
@@ -28,6 +30,7 @@ runs under ``SHORTEST_S`` dropped (a cough, a click).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -37,6 +40,7 @@ import torch
 
 from dxkit import models
 from dxkit.deliver.audio import AudioInfo, probe, read_blocks
+from dxkit.deliver.errors import OutputError
 from dxkit.deliver.layout import layout_of, of_file, selection
 from dxkit.deliver.dialogue import drop_short, fill_gaps, segments
 from dxkit.deliver.meter import integrated_from_subblocks, loudness_of_power
@@ -51,6 +55,7 @@ SHORTEST_S = 0.1
 PIECE_FRAMES = 6000  # 60 s of frames through the network at a time
 PIECE_CHUNKS = 1875  # 60 s of silero-vad's 32 ms chunks at a time
 FRAME_S = 0.01
+SPOOL_SAMPLES = 10 * RATE  # read back from the temporary file 10 s at a time
 
 
 @dataclass(frozen=True)
@@ -227,11 +232,13 @@ def detect(path: str | os.PathLike, net: torch.nn.Module | None = None, layout: 
     if track is not None:
         info, lay = selection(info, lay, track)
     channels = lay.dialogue
-    gain = np.float32(level_gain(_level(_voices(info, channels), RATE)))
     streams = _streams(net)
-    for voice in _voices(info, channels):
-        for stream in streams:
-            stream.push(voice * gain)
+    with tempfile.TemporaryFile() as spool:
+        gain = np.float32(level_gain(_level(_spooled(_voices(info, channels), spool), RATE)))
+        spool.seek(0)
+        while data := spool.read(SPOOL_SAMPLES * 4):
+            for stream in streams:
+                stream.push(np.frombuffer(data, np.float32) * gain)
     for stream in streams:
         stream.push(np.zeros(0, np.float32), last=True)
     return _activity(streams, info.frames * 100 // info.sample_rate, either)
@@ -246,6 +253,18 @@ def _voices(info: AudioInfo, channels: tuple[int, ...]) -> Iterator[np.ndarray]:
         yield resampler.resample_chunk(voice) if resampler else voice
     if resampler:
         yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+
+
+def _spooled(voices: Iterable[np.ndarray], spool) -> Iterator[np.ndarray]:
+    """``voices`` as they come, each also appended to ``spool`` (float32); OutputError where the
+    temporary folder has no room."""
+    for voice in voices:
+        try:
+            spool.write(np.ascontiguousarray(voice, np.float32).tobytes())
+        except OSError as exc:
+            raise OutputError(f"no room for the detector's temporary copy of the voice in "
+                              f"{tempfile.gettempdir()} ({exc.strerror or exc}); set TMPDIR") from None
+        yield voice
 
 
 def _fit(probability: np.ndarray, frames: int) -> np.ndarray:

@@ -54,6 +54,30 @@ def test_the_file_and_the_array_agree_and_5_1_listens_to_the_centre(tmp_path):
     np.testing.assert_allclose(from_file.probability, detect_array(x[2], rate, net).probability, atol=1e-5)
 
 
+
+def test_the_file_is_read_back_in_pieces_and_a_full_temporary_folder_is_one_error(tmp_path, monkeypatch):
+    """The first pass keeps the voice in a temporary file; read back in pieces of any size it
+    gives what one array gives. Where that file cannot be written: OutputError, not OSError."""
+    import errno
+    import tempfile
+    from dxkit.deliver.errors import OutputError
+    from dxkit.infer import detect as module
+    rate = 44100
+    x = (np.random.default_rng(4).standard_normal((2, 3 * rate)) * 0.05).astype(np.float32)
+    sf.write(tmp_path / "take.wav", x.T, rate, subtype="FLOAT")
+    net = untrained()
+    monkeypatch.setattr(module, "SPOOL_SAMPLES", 7001)
+    np.testing.assert_allclose(detect(tmp_path / "take.wav", net).probability,
+                               detect_array(x, rate, net).probability, atol=1e-5)
+
+    class Full(tempfile.SpooledTemporaryFile):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(module.tempfile, "TemporaryFile", Full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        detect(tmp_path / "take.wav", net)
+
 def test_a_file_at_another_gain_is_heard_the_same(tmp_path):
     """Each file is brought to one loudness before the networks hear it (within MAX_GAIN_DB)."""
     rate = 48000
