@@ -92,6 +92,7 @@ class DeliveryResult:
     restoration: list[dict] = field(default_factory=list)
     dialogue: np.ndarray | None = field(default=None, repr=False)  # the mask delivery used, per 10 ms
     edits: list[str] = field(default_factory=list)  # what was done to the file's ends (room tone)
+    head_cut_s: float = 0.0  # seconds taken off the head by those edits (< 0: added); ``before`` is not
 
     @property
     def passed(self) -> bool:
@@ -538,7 +539,7 @@ def _deliver_planned(info: AudioInfo, source: Path, output: Path, spec: Spec, be
 
     return DeliveryResult(source, output, spec, before, after, requirements, plan, done.renders,
                           done.trials, done.limiter_reduction_db, warnings, spectrum_before,
-                          done.spectrogram, dialogue=dialogue, edits=ends.done)
+                          done.spectrogram, dialogue=dialogue, edits=ends.done, head_cut_s=ends.head / info.sample_rate)
 
 
 def _carried(metadata: WavMetadata, spec: Spec, info: AudioInfo, layout: Layout, picked: bool,

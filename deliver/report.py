@@ -50,12 +50,31 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[::step], y[::step]
 
 
+def _before(result: "DeliveryResult") -> str:
+    """The name of the "before" curves; where delivery fitted the file's ends they are moved by
+    what it took off (or added to) the head, so that both curves share the delivered timeline."""
+    if not result.head_cut_s:
+        return "before"
+    return f"before (moved {-result.head_cut_s:+.2f} s with the head's room tone)"
+
+
+def _timeline_note(result: "DeliveryResult") -> str:
+    """Says, under the plots, why the "before" curves are moved (``_before``)."""
+    if not result.head_cut_s:
+        return ""
+    done = "took" if result.head_cut_s > 0 else "added"
+    return (f"<p>The \"before\" curves are moved by {-result.head_cut_s:+.2f} s: delivery {done} "
+            f"{abs(result.head_cut_s):.2f} s of room tone at the head, and both curves are drawn on the "
+            "delivered file's timeline.</p>")
+
+
 def _loudness_plot(plt, result: "DeliveryResult") -> str:
     spec = result.spec
     fig, ax = plt.subplots(figsize=(10, 3.2))
-    for m, label, colour in ((result.before, "before", "#999999"), (result.after, "after", "#1f77b4")):
+    for m, label, colour, shift in ((result.before, _before(result), "#999999", result.head_cut_s),
+                                    (result.after, "after", "#1f77b4", 0.0)):
         if m.short_term_lufs.size:
-            t, s = _thin(m.short_term_times_s, np.maximum(m.short_term_lufs, -80))
+            t, s = _thin(m.short_term_times_s - shift, np.maximum(m.short_term_lufs, -80))
             ax.plot(t, s, color=colour, lw=1, label=f"short-term {label}")
     if result.dialogue is not None:
         for n, (start, end) in enumerate(segments(result.dialogue)):
@@ -85,10 +104,11 @@ def _loudness_plot(plt, result: "DeliveryResult") -> str:
 def _overs_plot(plt, result: "DeliveryResult") -> str:
     limit = result.spec.true_peak_max_dbtp
     fig, ax = plt.subplots(figsize=(10, 2.2))
-    for m, label, colour in ((result.before, "before", "#999999"), (result.after, "after", "#d62728")):
+    for m, label, colour, shift in ((result.before, _before(result), "#999999", result.head_cut_s),
+                                    (result.after, "after", "#d62728", 0.0)):
         if m.overs:
             t, v = np.array(m.overs).T
-            ax.scatter(t, v, s=8, color=colour, label=f"{label}: {m.over_count} chunks over")
+            ax.scatter(t - shift, v, s=8, color=colour, label=f"{label}: {m.over_count} chunks over")
         else:
             ax.scatter([], [], color=colour, label=f"{label}: no overs")
     ax.axhline(limit, color="black", lw=1, label=f"limit {limit:g} dBTP")
@@ -170,6 +190,7 @@ Measured on the decoded delivered file. Source: {html.escape(str(result.source))
 <h2>Requirements</h2>
 {_table(reqs, ["requirement", "measured", "limit", "verdict", "why"])}
 <h2>Loudness over time</h2><img alt="short-term loudness" src="{images[0]}">
+{_timeline_note(result)}
 <h2>True-peak overs</h2><img alt="true-peak overs" src="{images[1]}">
 {f'<h2>Spectrogram</h2><img alt="spectrogram" src="{images[2]}">' if len(images) > 2 else ''}
 <h2>Measurements</h2>
