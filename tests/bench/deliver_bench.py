@@ -6,7 +6,8 @@ bundled example dialogue, looped). Prints, for 60 minutes of 48 kHz stereo 24-bi
 core (taskset + one thread):
 × real time for `dxkit measure`, `deliver --spec ebu-r128` (WAV), `deliver --spec acx` (MP3) and
 `deliver --spec podcast` (MP3, real speech), and the two MP3 presets on the same speech as a
-mono file;
+mono file; `measure --dialogue` and `deliver --spec netflix` (both run the dialogue detector)
+on the real speech;
 peak RSS of each, and of `measure` and `deliver --spec ebu-r128` on a 3-hour programme; and
 ffmpeg `loudnorm` two-pass to the same EBU R128 target side by side: time, and whether its
 output passes on the independent meter (libebur128). Our outputs are checked on the same meter.
@@ -150,6 +151,11 @@ def main() -> int:
     secs, rss, out = run_timed(dxkit("deliver", str(speech), "-o", str(out_speech), "--spec", "acx"))
     report("dxkit deliver --spec acx (MP3), real speech", secs, rss, out.splitlines()[0].split(": ", 1)[1])
     print("   ", verdict(out_speech, -20, 0.0, -3.0, rms=True), flush=True)
+    secs, rss, _ = run_timed(dxkit("measure", str(speech), "--dialogue", "--json"))
+    report("dxkit measure --dialogue, real speech", secs, rss)
+    out_netflix = work / "ours_speech_netflix.wav"
+    secs, rss, out = run_timed(dxkit("deliver", str(speech), "-o", str(out_netflix), "--spec", "netflix"))
+    report("dxkit deliver --spec netflix (WAV), real speech", secs, rss, out.splitlines()[0].split(": ", 1)[1])
     out_podcast = work / "ours_speech_podcast.mp3"
     secs, rss, out = run_timed(dxkit("deliver", str(speech), "-o", str(out_podcast), "--spec", "podcast"))
     report("dxkit deliver --spec podcast (MP3), real speech", secs, rss, out.splitlines()[0].split(": ", 1)[1])
