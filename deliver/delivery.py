@@ -92,7 +92,7 @@ class DeliveryResult:
     restoration: list[dict] = field(default_factory=list)
     dialogue: np.ndarray | None = field(default=None, repr=False)  # the mask delivery used, per 10 ms
     edits: list[str] = field(default_factory=list)  # what was done to the file's ends (room tone)
-    head_cut_s: float = 0.0  # seconds taken off the head by those edits (< 0: added); ``before`` is not
+    head_cut_s: float = 0.0  # seconds those edits took off the head (< 0: added); ``before`` is of the file as it came
 
     @property
     def passed(self) -> bool:

@@ -33,6 +33,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import soxr
@@ -236,7 +237,7 @@ def detect(path: str | os.PathLike, net: torch.nn.Module | None = None, layout: 
     with tempfile.TemporaryFile() as spool:
         gain = np.float32(level_gain(_level(_spooled(_voices(info, channels), spool), RATE)))
         spool.seek(0)
-        while data := spool.read(SPOOL_SAMPLES * 4):
+        while data := spool.read(SPOOL_SAMPLES * np.dtype(np.float32).itemsize):
             for stream in streams:
                 stream.push(np.frombuffer(data, np.float32) * gain)
     for stream in streams:
@@ -255,7 +256,7 @@ def _voices(info: AudioInfo, channels: tuple[int, ...]) -> Iterator[np.ndarray]:
         yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
 
 
-def _spooled(voices: Iterable[np.ndarray], spool) -> Iterator[np.ndarray]:
+def _spooled(voices: Iterable[np.ndarray], spool: BinaryIO) -> Iterator[np.ndarray]:
     """``voices`` as they come, each also appended to ``spool`` (float32); OutputError where the
     temporary folder has no room."""
     for voice in voices:
