@@ -130,6 +130,7 @@ class DeliveryResult:
                 "renders": self.renders,
                 "trial_renders": self.trials,
                 "edits": self.edits,
+                "head_cut_s": round(self.head_cut_s, 4),
             },
             "true_peak_overs_after": {"threshold_dbtp": self.after.overs_threshold_dbtp,
                                       "count": self.after.over_count},
@@ -539,7 +540,8 @@ def _deliver_planned(info: AudioInfo, source: Path, output: Path, spec: Spec, be
 
     return DeliveryResult(source, output, spec, before, after, requirements, plan, done.renders,
                           done.trials, done.limiter_reduction_db, warnings, spectrum_before,
-                          done.spectrogram, dialogue=dialogue, edits=ends.done, head_cut_s=ends.head / info.sample_rate)
+                          done.spectrogram, dialogue=dialogue, edits=ends.done,
+                          head_cut_s=ends.head / info.sample_rate)  # the edited file keeps the input's rate
 
 
 def _carried(metadata: WavMetadata, spec: Spec, info: AudioInfo, layout: Layout, picked: bool,

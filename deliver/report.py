@@ -3,7 +3,8 @@
 Plots: short-term loudness over time against the target band (before and after), true-peak
 overs above the spec's limit (before and after), and before/after spectrograms. After ``dxkit
 restore``, "before" is the user's file as received and a "restored" column shows what the
-networks gave delivery.
+networks gave delivery. Where delivery cut or lengthened the head's room tone, the "before"
+loudness and overs are drawn on the delivered file's timeline (``on_delivered_timeline``).
 """
 
 from __future__ import annotations
@@ -50,9 +51,14 @@ def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[::step], y[::step]
 
 
+def on_delivered_timeline(result: "DeliveryResult", times_s: np.ndarray) -> np.ndarray:
+    """Times in the file as it came (``before``), moved onto the delivered file's timeline: by
+    what delivery took off the head to fit its room tone (or added to it)."""
+    return np.asarray(times_s) - result.head_cut_s
+
+
 def _before(result: "DeliveryResult") -> str:
-    """The name of the "before" curves; where delivery fitted the file's ends they are moved by
-    what it took off (or added to) the head, so that both curves share the delivered timeline."""
+    """The name of the "before" curves (see ``on_delivered_timeline``)."""
     if not result.head_cut_s:
         return "before"
     return f"before (moved {-result.head_cut_s:+.2f} s with the head's room tone)"
@@ -64,17 +70,18 @@ def _timeline_note(result: "DeliveryResult") -> str:
         return ""
     done = "took" if result.head_cut_s > 0 else "added"
     return (f"<p>The \"before\" curves are moved by {-result.head_cut_s:+.2f} s: delivery {done} "
-            f"{abs(result.head_cut_s):.2f} s of room tone at the head, and both curves are drawn on the "
-            "delivered file's timeline.</p>")
+            f"{abs(result.head_cut_s):.2f} s of room tone at the head, and both are drawn on the "
+            "delivered file's timeline. The spectrogram's \"before\" is on the file's own.</p>")
 
 
 def _loudness_plot(plt, result: "DeliveryResult") -> str:
     spec = result.spec
     fig, ax = plt.subplots(figsize=(10, 3.2))
-    for m, label, colour, shift in ((result.before, _before(result), "#999999", result.head_cut_s),
-                                    (result.after, "after", "#1f77b4", 0.0)):
+    for m, label, colour, moved in ((result.before, _before(result), "#999999", True),
+                                    (result.after, "after", "#1f77b4", False)):
         if m.short_term_lufs.size:
-            t, s = _thin(m.short_term_times_s - shift, np.maximum(m.short_term_lufs, -80))
+            times = on_delivered_timeline(result, m.short_term_times_s) if moved else m.short_term_times_s
+            t, s = _thin(times, np.maximum(m.short_term_lufs, -80))
             ax.plot(t, s, color=colour, lw=1, label=f"short-term {label}")
     if result.dialogue is not None:
         for n, (start, end) in enumerate(segments(result.dialogue)):
@@ -93,6 +100,7 @@ def _loudness_plot(plt, result: "DeliveryResult") -> str:
         ax.axhline(result.after.integrated_lufs, color="#1f77b4", ls="--", lw=1, label="integrated after")
     if spec.max_short_term_lufs is not None:
         ax.axhline(spec.max_short_term_lufs, color="#d62728", lw=1, label="short-term limit")
+    ax.set_xlim(0, result.after.duration_s)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("LUFS")
     ax.set_ylim(bottom=max(-70, ax.get_ylim()[0]))
@@ -104,11 +112,12 @@ def _loudness_plot(plt, result: "DeliveryResult") -> str:
 def _overs_plot(plt, result: "DeliveryResult") -> str:
     limit = result.spec.true_peak_max_dbtp
     fig, ax = plt.subplots(figsize=(10, 2.2))
-    for m, label, colour, shift in ((result.before, _before(result), "#999999", result.head_cut_s),
-                                    (result.after, "after", "#d62728", 0.0)):
+    for m, label, colour, moved in ((result.before, _before(result), "#999999", True),
+                                    (result.after, "after", "#d62728", False)):
         if m.overs:
             t, v = np.array(m.overs).T
-            ax.scatter(t - shift, v, s=8, color=colour, label=f"{label}: {m.over_count} chunks over")
+            ax.scatter(on_delivered_timeline(result, t) if moved else t, v, s=8, color=colour,
+                       label=f"{label}: {m.over_count} chunks over")
         else:
             ax.scatter([], [], color=colour, label=f"{label}: no overs")
     ax.axhline(limit, color="black", lw=1, label=f"limit {limit:g} dBTP")

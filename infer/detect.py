@@ -19,7 +19,8 @@ gave ends 0.19 s apart, and dialogue-gated loudness did not follow a change of g
 a file and a copy of it at another gain get the same decisions, as long as neither needs more
 than ``MAX_GAIN_DB``. The file is decoded once: the first pass keeps its 16 kHz voice in an
 anonymous temporary file (``_spooled``; 230 MB an hour, float32 so that both passes hear the same
-samples) and detection reads that back. Our network gets pieces of
+samples) and detection reads that back. Where the temporary folder is a tmpfs, that is memory
+(not counted in the process's RSS): set ``TMPDIR`` to a disk for long files. Our network gets pieces of
 ``PIECE_FRAMES`` frames that overlap by its view either side; silero-vad gets whole 32 ms chunks
 in batches with its context and its recurrent state carried over: either way each frame gets the
 same probability as in one pass over the whole file (tested). A frame is dialogue where its
@@ -234,12 +235,16 @@ def detect(path: str | os.PathLike, net: torch.nn.Module | None = None, layout: 
         info, lay = selection(info, lay, track)
     channels = lay.dialogue
     streams = _streams(net)
-    with tempfile.TemporaryFile() as spool:
-        gain = np.float32(level_gain(_level(_spooled(_voices(info, channels), spool), RATE)))
-        spool.seek(0)
-        while data := spool.read(SPOOL_SAMPLES * np.dtype(np.float32).itemsize):
-            for stream in streams:
-                stream.push(np.frombuffer(data, np.float32) * gain)
+    try:  # the input's own read errors are AudioInputError; an OSError here is the temporary file's
+        with tempfile.TemporaryFile() as spool:
+            gain = np.float32(level_gain(_level(_spooled(_voices(info, channels), spool), RATE)))
+            spool.seek(0)
+            while data := spool.read(SPOOL_SAMPLES * np.dtype(np.float32).itemsize):
+                for stream in streams:
+                    stream.push(np.frombuffer(data, np.float32) * gain)
+    except OSError as exc:
+        raise OutputError(f"cannot keep the detector's temporary copy of the voice in {tempfile.gettempdir()} "
+                          f"({exc.strerror or exc}); set TMPDIR to a folder with room") from None
     for stream in streams:
         stream.push(np.zeros(0, np.float32), last=True)
     return _activity(streams, info.frames * 100 // info.sample_rate, either)
@@ -257,15 +262,11 @@ def _voices(info: AudioInfo, channels: tuple[int, ...]) -> Iterator[np.ndarray]:
 
 
 def _spooled(voices: Iterable[np.ndarray], spool: BinaryIO) -> Iterator[np.ndarray]:
-    """``voices`` as they come, each also appended to ``spool`` (float32); OutputError where the
-    temporary folder has no room."""
+    """``voices`` as they come, each also appended to ``spool`` (float32), flushed at the end."""
     for voice in voices:
-        try:
-            spool.write(np.ascontiguousarray(voice, np.float32).tobytes())
-        except OSError as exc:
-            raise OutputError(f"no room for the detector's temporary copy of the voice in "
-                              f"{tempfile.gettempdir()} ({exc.strerror or exc}); set TMPDIR") from None
+        spool.write(np.ascontiguousarray(voice, np.float32).tobytes())
         yield voice
+    spool.flush()
 
 
 def _fit(probability: np.ndarray, frames: int) -> np.ndarray:

@@ -132,7 +132,7 @@ def main() -> int:
     rows = []
 
     def report(label: str, secs: float, rss: int, extra: str = "") -> None:
-        line = f"{label:<44} {secs:8.1f} s  {seconds_audio / secs:7.1f}x real time  peak RSS {rss:5d} MB  {extra}"
+        line = f"{label:<48} {secs:8.1f} s  {seconds_audio / secs:7.1f}x real time  peak RSS {rss:5d} MB  {extra}"
         rows.append(line)
         print(line, flush=True)
 

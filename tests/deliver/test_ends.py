@@ -51,9 +51,12 @@ def test_a_long_head_is_cut_and_a_short_tail_lengthened_with_the_files_own_room_
     assert reqs["head_room_tone_s"].measured == pytest.approx(0.75, abs=0.011)
     assert reqs["tail_room_tone_s"].measured == pytest.approx(2.0, abs=0.011)
     assert result.passed and result.to_json()["processing"]["edits"] == result.edits
-    # the QC report's "before" curves move with the head, onto the delivered file's timeline
+    # the QC report draws "before" on the delivered file's timeline: the first line, 2 s into the
+    # take, is 0.75 s into the delivered file
+    from dxkit.deliver.report import on_delivered_timeline, render_html
     assert result.head_cut_s == pytest.approx(1.25, abs=0.001)
-    from dxkit.deliver.report import render_html
+    assert result.to_json()["processing"]["head_cut_s"] == pytest.approx(1.25, abs=0.001)
+    assert on_delivered_timeline(result, np.array([2.0]))[0] == pytest.approx(0.75, abs=0.011)
     assert 'The "before" curves are moved by -1.25 s: delivery took 1.25 s' in render_html(result)
     out, rate = sf.read(tmp_path / "out.wav")
     assert len(out) == pytest.approx(len(x) - 1.25 * RATE + 1.7 * RATE, abs=2)

@@ -54,12 +54,12 @@ def test_the_file_and_the_array_agree_and_5_1_listens_to_the_centre(tmp_path):
     np.testing.assert_allclose(from_file.probability, detect_array(x[2], rate, net).probability, atol=1e-5)
 
 
-
-def test_the_file_is_read_back_in_pieces_and_a_full_temporary_folder_is_one_error(tmp_path, monkeypatch):
+def test_the_file_is_read_back_in_pieces_and_a_temporary_file_that_fails_is_one_error(tmp_path, monkeypatch):
     """The first pass keeps the voice in a temporary file; read back in pieces of any size it
-    gives what one array gives. Where that file cannot be written: OutputError, not OSError."""
+    gives what one array gives. Where that file cannot be made, written or flushed (a full
+    disk): OutputError, not OSError."""
     import errno
-    import tempfile
+    import io
     from dxkit.deliver.errors import OutputError
     from dxkit.infer import detect as module
     rate = 44100
@@ -70,13 +70,19 @@ def test_the_file_is_read_back_in_pieces_and_a_full_temporary_folder_is_one_erro
     np.testing.assert_allclose(detect(tmp_path / "take.wav", net).probability,
                                detect_array(x, rate, net).probability, atol=1e-5)
 
-    class Full(tempfile.SpooledTemporaryFile):
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(module.tempfile, "TemporaryFile", Full)
-    with pytest.raises(OutputError, match="No space left on device"):
-        detect(tmp_path / "take.wav", net)
+    class FailsTo(io.BytesIO):
+        def __init__(self, method: str) -> None:
+            super().__init__()
+            setattr(self, method, full)
+
+    for make in (full, lambda: FailsTo("write"), lambda: FailsTo("flush")):
+        monkeypatch.setattr(module.tempfile, "TemporaryFile", make)
+        with pytest.raises(OutputError, match="temporary copy of the voice .*No space left on device"):
+            detect(tmp_path / "take.wav", net)
+
 
 def test_a_file_at_another_gain_is_heard_the_same(tmp_path):
     """Each file is brought to one loudness before the networks hear it (within MAX_GAIN_DB)."""
