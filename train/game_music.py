@@ -44,18 +44,14 @@ def excerpts(audio: np.ndarray, rate: int, seconds: float, count: int) -> list[n
     return [audio[int(s):int(s) + n] for s in starts]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Excerpts of Debian's game soundtracks for detector training.")
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--validation", action="store_true", help="the validation set's sources, not training's")
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--per-track", type=int, default=4)
-    args = parser.parse_args()
-    sources = VALIDATION if args.validation else TRAINING
+def write_excerpts(sources: dict[str, Path], out: Path, seconds: float, per_track: int) -> float:
+    """The excerpts of every OGG or MP3 track in each of ``sources`` (name -> folder), as
+    ``out/NAME_TRACK_N.flac`` (mono, ``RATE``, 16-bit); tracks under ``SHORTEST_S`` give none.
+    Returns the seconds written. SystemExit where a folder is missing (not installed)."""
     missing = [str(folder) for folder in sources.values() if not folder.is_dir()]
     if missing:
         raise SystemExit(f"error: not installed: {', '.join(missing)} (see this module's docstring)")
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     written = 0.0
     for name, folder in sources.items():
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".ogg", ".mp3")):
@@ -64,10 +60,21 @@ def main() -> None:
                 continue
             mono = audio.mean(axis=1)
             mono = soxr.resample(mono, rate, RATE, quality="HQ").astype(np.float32) if rate != RATE else mono
-            for i, piece in enumerate(excerpts(mono, RATE, args.seconds, args.per_track)):
-                sf.write(str(args.out / f"{name}_{path.stem.replace(' ', '_')}_{i}.flac"), piece, RATE, subtype="PCM_16")
+            for i, piece in enumerate(excerpts(mono, RATE, seconds, per_track)):
+                sf.write(str(out / f"{name}_{path.stem.replace(' ', '_')}_{i}.flac"), piece, RATE, subtype="PCM_16")
                 written += len(piece) / RATE
         print(f"{name}: done", flush=True)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Excerpts of Debian's game soundtracks for detector training.")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--validation", action="store_true", help="the validation set's sources, not training's")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--per-track", type=int, default=4)
+    args = parser.parse_args()
+    written = write_excerpts(VALIDATION if args.validation else TRAINING, args.out, args.seconds, args.per_track)
     print(f"wrote {written / 60:.0f} min to {args.out}")
 
 
