@@ -20,12 +20,12 @@ a file and a copy of it at another gain get the same decisions, as long as neith
 than ``MAX_GAIN_DB``. The file is decoded once: the first pass keeps its 16 kHz voice in an
 anonymous temporary file (``_spooled``; 230 MB an hour, float32 so that both passes hear the same
 samples) and detection reads that back. Where the temporary folder is a tmpfs, that is memory
-(not counted in the process's RSS): set ``TMPDIR`` to a disk for long files. Our network gets pieces of
-``PIECE_FRAMES`` frames that overlap by its view either side; silero-vad gets whole 32 ms chunks
-in batches with its context and its recurrent state carried over: either way each frame gets the
-same probability as in one pass over the whole file (tested). A frame is dialogue where its
-probability reaches ``THRESHOLD``; then gaps under ``FILL_GAP_S`` inside a line are filled and
-runs under ``SHORTEST_S`` dropped (a cough, a click).
+(not counted in the process's RSS): set ``TMPDIR`` to a disk for long files. Our network gets
+pieces of ``PIECE_FRAMES`` frames that overlap by its view either side; silero-vad gets whole
+32 ms chunks in batches with its context and its recurrent state carried over: either way each
+frame gets the same probability as in one pass over the whole file (tested). A frame is
+dialogue where its probability reaches ``THRESHOLD``; then gaps under ``FILL_GAP_S`` inside a
+line are filled and runs under ``SHORTEST_S`` dropped (a cough, a click).
 """
 
 from __future__ import annotations
