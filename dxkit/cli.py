@@ -292,7 +292,9 @@ def cmd_restore(args) -> int:
         from dxkit.train.scene_noise import NoiseError
 
         try:
-            result = learn(args.input, weights, budget_s=budget, base=base, layout=args.layout, device=args.device)
+            with _learn_progress(False) as progress:
+                result = learn(args.input, weights, budget_s=budget, base=base, layout=args.layout,
+                               device=args.device, progress=progress)
         except NoiseError as exc:  # its hint names dxkit learn's options
             return _usage_error(f"{exc} (with dxkit learn; then restore with --chain)")
         except ValueError as exc:
@@ -374,8 +376,23 @@ def cmd_batch(args) -> int:
     return EXIT_FAILED if summary.failed or summary.not_passing else EXIT_OK
 
 
+@contextlib.contextmanager
 def _learn_progress(verbose: bool):
-    return (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) if verbose else (lambda line: None)
+    """What learning is doing while the user waits: with ``-v`` every line; otherwise the latest,
+    redrawn in place on a terminal (nothing in a log), ended when learning ends, erased when it
+    fails (its error stands alone)."""
+    from dxkit.infer.status import StatusLine
+
+    if verbose:
+        yield lambda line: print(f"  {line}", file=sys.stderr, flush=True)
+        return
+    status = StatusLine(sys.stderr)
+    try:
+        yield lambda line: status.show(f"learning: {line}")
+    except BaseException:
+        status.erase()
+        raise
+    status.close()
 
 
 def _learn_summary(result) -> list[str]:
@@ -413,8 +430,9 @@ def cmd_learn(args) -> int:
         return _usage_error(str(exc))
     _threads(args.threads)
     try:
-        result = learn(args.takes, output, args.noise or [], ranges, budget, args.base, args.layout, args.seed,
-                       device=args.device, progress=_learn_progress(args.verbose))
+        with _learn_progress(args.verbose) as progress:
+            result = learn(args.takes, output, args.noise or [], ranges, budget, args.base, args.layout,
+                           args.seed, device=args.device, progress=progress)
     except ValueError as exc:  # a device this machine lacks, a base that is not a weights file
         return _usage_error(str(exc))
     if args.json:
@@ -470,8 +488,9 @@ def _scene_per_folder(args, settings, shard):
             print(f"learning the noise of {jobs[0].source.parent} ({len(jobs)} take(s))", file=sys.stderr)
             try:
                 out_folder.mkdir(parents=True, exist_ok=True)
-                result = learn([job.source for job in jobs], weights, budget_s=budget, base=base,
-                               layout=args.layout, device=args.device)
+                with _learn_progress(False) as progress:
+                    result = learn([job.source for job in jobs], weights, budget_s=budget, base=base,
+                                   layout=args.layout, device=args.device, progress=progress)
             except (DxkitError, ValueError, OSError) as exc:  # one folder never stops the batch
                 print(f"warning: {jobs[0].source.parent}: not learned, restored with {base} as it is ({exc}; "
                       "dxkit learn takes --noise or --noise-range: learn the folder with it, then batch it "

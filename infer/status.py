@@ -26,3 +26,10 @@ class StatusLine:
             self.out.write("\n")
             self.out.flush()
             self.drawn = False
+
+    def erase(self) -> None:
+        """Take the redrawn line away (an error follows, on a line of its own)."""
+        if self.drawn:
+            self.out.write("\r\033[K")
+            self.out.flush()
+            self.drawn = False

@@ -246,7 +246,8 @@ def adapt(noise: SceneNoise, base: str = "denoise", budget_s: float = DEFAULT_BU
         optimiser.step()
         steps += 1
         if steps % 25 == 0:
-            progress(f"step {steps}: loss {loss.item():.4f} ({time.perf_counter() - started:.0f} s)")
+            progress(f"step {steps}: loss {loss.item():.4f} ({time.perf_counter() - started:.0f} s"
+                     + (f" of {budget_s:.0f})" if max_steps is None else ")"))
     train_seconds = time.perf_counter() - train_from
     model.eval()
     tuned = score(model, examples, len(check_speech))
@@ -288,6 +289,7 @@ def learn(takes: list[str | os.PathLike], output: str | os.PathLike | None, nois
     started = time.perf_counter()
     if output is not None and Path(output).suffix != ".safetensors":
         raise ValueError(f"{output}: a learned network is a .safetensors file")
+    progress("finding the noise" if not (noise_files or ranges) else "reading the noise")
     noise = find_noise(takes, noise_files, ranges, layout)
     progress(f"noise: {noise.seconds:.1f} s from {len(noise.stretches)} stretch(es)")
     warnings = []

@@ -233,3 +233,38 @@ def test_a_full_disk_is_a_one_line_error_and_leaves_nothing(tmp_path, take, caps
     err = capsys.readouterr().err
     assert "No space left on device" in err and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+class Terminal:
+    """stderr as a terminal: what was written, in order."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_on_a_terminal_learn_shows_where_it_is_and_an_error_stands_alone(tmp_path, take, monkeypatch, capsys):
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    out = tmp_path / "scene.safetensors"
+    assert main(["learn", str(take), "-o", str(out), "--base", "debug", "--budget", "10s",
+                 "--noise-range", "0-3", "--noise-range", "5.5-8", "--threads", "1"]) == 0
+    drawn = terminal.text
+    assert "\rlearning: reading the noise" in drawn and "\rlearning: base network" in drawn
+    assert drawn.endswith("\n")  # the redrawn line is ended before the summary
+    assert "noise: 5.5 s" in capsys.readouterr().out
+    terminal.text = ""
+    assert main(["learn", str(take), "-o", str(tmp_path / "bad.safetensors"), "--base", "debug",
+                 "--budget", "10s", "--noise-range", "0-2"]) == 2
+    erased, error = terminal.text.rsplit("\r\033[K", 1)
+    assert "learning: " in erased and error.startswith("dxkit: ") and "too little noise" in error
+    assert len(error.strip().splitlines()) == 1
