@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -377,10 +378,10 @@ def cmd_batch(args) -> int:
 
 
 @contextlib.contextmanager
-def _learn_progress(verbose: bool):
+def _learn_progress(verbose: bool) -> Iterator[Callable[[str], None]]:
     """What learning is doing while the user waits: with ``-v`` every line; otherwise the latest,
-    redrawn in place on a terminal (nothing in a log), ended when learning ends, erased when it
-    fails (its error stands alone)."""
+    redrawn in place on a terminal (nothing in a log) and erased when learning ends, since the
+    summary or the error that follows says it again."""
     from dxkit.infer.status import StatusLine
 
     if verbose:
@@ -389,10 +390,8 @@ def _learn_progress(verbose: bool):
     status = StatusLine(sys.stderr)
     try:
         yield lambda line: status.show(f"learning: {line}")
-    except BaseException:
+    finally:
         status.erase()
-        raise
-    status.close()
 
 
 def _learn_summary(result) -> list[str]:

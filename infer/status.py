@@ -28,7 +28,7 @@ class StatusLine:
             self.drawn = False
 
     def erase(self) -> None:
-        """Take the redrawn line away (an error follows, on a line of its own)."""
+        """Take the redrawn line away: what is printed next takes its place."""
         if self.drawn:
             self.out.write("\r\033[K")
             self.out.flush()

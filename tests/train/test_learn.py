@@ -2,6 +2,7 @@
 commands around it. Tiny models and a step or two: the quality is the benchmark's business."""
 
 import hashlib
+import io
 import json
 import time
 from functools import partial
@@ -235,36 +236,32 @@ def test_a_full_disk_is_a_one_line_error_and_leaves_nothing(tmp_path, take, caps
     assert list(tmp_path.iterdir()) == []
 
 
-class Terminal:
-    """stderr as a terminal: what was written, in order."""
 
-    def __init__(self) -> None:
-        self.text = ""
-
+class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
-    def write(self, text: str) -> int:
-        self.text += text
-        return len(text)
 
-    def flush(self) -> None:
-        pass
-
-
-def test_on_a_terminal_learn_shows_where_it_is_and_an_error_stands_alone(tmp_path, take, monkeypatch, capsys):
+def test_on_a_terminal_learning_shows_where_it_is_and_leaves_no_line(tmp_path, take, monkeypatch, capsys):
+    monkeypatch.setattr(learning, "learn", partial(learning.learn, max_steps=2))
     terminal = Terminal()
     monkeypatch.setattr("sys.stderr", terminal)
-    out = tmp_path / "scene.safetensors"
-    assert main(["learn", str(take), "-o", str(out), "--base", "debug", "--budget", "10s",
-                 "--noise-range", "0-3", "--noise-range", "5.5-8", "--threads", "1"]) == 0
-    drawn = terminal.text
+    assert main(["learn", str(take), "-o", str(tmp_path / "scene.safetensors"), "--base", "debug",
+                 "--noise-range", "0-3", "--noise-range", "5.5-8"]) == 0
+    drawn = terminal.getvalue()
     assert "\rlearning: reading the noise" in drawn and "\rlearning: base network" in drawn
-    assert drawn.endswith("\n")  # the redrawn line is ended before the summary
+    assert drawn.endswith("\r\033[K")  # erased: the summary says it again
     assert "noise: 5.5 s" in capsys.readouterr().out
-    terminal.text = ""
+    terminal.seek(0)
+    terminal.truncate()
     assert main(["learn", str(take), "-o", str(tmp_path / "bad.safetensors"), "--base", "debug",
-                 "--budget", "10s", "--noise-range", "0-2"]) == 2
-    erased, error = terminal.text.rsplit("\r\033[K", 1)
+                 "--noise-range", "0-2"]) == 2
+    erased, error = terminal.getvalue().rsplit("\r\033[K", 1)
     assert "learning: " in erased and error.startswith("dxkit: ") and "too little noise" in error
-    assert len(error.strip().splitlines()) == 1
+    assert len(error.strip().splitlines()) == 1  # the error stands alone
+    for command in (["restore", str(take), "-o", str(tmp_path / "r.wav"), "--learn-noise"],
+                    ["batch", str(take.parent), str(tmp_path / "batch"), "--learn-noise", "per-folder"]):
+        terminal.seek(0)
+        terminal.truncate()
+        assert main(command) == 0
+        assert "\rlearning: base network" in terminal.getvalue(), command[0]
