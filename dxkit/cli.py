@@ -469,7 +469,7 @@ def _scene_per_folder(args, settings, shard):
 
     from dxkit.deliver.errors import DxkitError
     from dxkit.models import WeightsError, read_metadata
-    from dxkit.train.learn import learn, parse_budget, scene_chain, the_denoiser
+    from dxkit.train.learn import learn, learned_from, parse_budget, scene_chain, the_denoiser
 
     if shard.world > 1:
         raise ValueError("--learn-noise per-folder learns in one process: run dxkit learn per folder first, "
@@ -478,9 +478,8 @@ def _scene_per_folder(args, settings, shard):
 
     def choose(out_folder: Path, jobs) -> object:
         weights = out_folder / ".dxkit-scene.safetensors"
-        takes = sorted(job.source.name for job in jobs)
         try:
-            known = read_metadata(weights)[2].get("adapted_on") == takes
+            known = learned_from(read_metadata(weights)[2], [job.source for job in jobs])
         except WeightsError:
             known = False
         if not known:

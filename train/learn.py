@@ -40,6 +40,7 @@ import torch
 from dxkit import models
 from dxkit.deliver.audio import probe
 from dxkit.deliver.errors import OutputError
+from dxkit.infer.batch import file_sha256
 from dxkit.infer.devices import resolve_device
 from dxkit.models.weights import save
 
@@ -258,9 +259,35 @@ def adapt(noise: SceneNoise, base: str = "denoise", budget_s: float = DEFAULT_BU
     return Adaptation(reference.cpu(), model.cpu(), kept, reason, steps, train_seconds, base_check, tuned)
 
 
+def take_identity(path: Path) -> dict:
+    """What a take was when it was learned from: its name, size, modification time and SHA-256
+    (``batch --learn-noise`` reuses a scene's network only for the same takes)."""
+    stat = path.stat()
+    return {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": file_sha256(path)}
+
+
+def learned_from(about: dict, takes: list[Path]) -> bool:
+    """Was the network whose metadata is ``about`` learned from exactly ``takes`` as they are now
+    (``take_identity``)? A take's size and modification time stand for its content when both
+    match, as in the batch manifest; otherwise its SHA-256 decides."""
+    recorded = {t.get("name"): t for t in about.get("takes", []) if isinstance(t, dict)}
+    if sorted(recorded) != sorted(p.name for p in takes):
+        return False
+    try:
+        for path in takes:
+            was, stat = recorded[path.name], path.stat()
+            if (stat.st_size, stat.st_mtime_ns) != (was.get("size"), was.get("mtime_ns")) \
+                    and file_sha256(path) != was.get("sha256"):
+                return False
+    except OSError:
+        return False
+    return True
+
+
 def describe(takes: list[str | os.PathLike], noise: SceneNoise, adaptation: Adaptation, base: str,
-             budget_s: float) -> dict:
-    """What the weights file records about its adaptation (safetensors metadata, ``about``)."""
+             budget_s: float, identities: list[dict]) -> dict:
+    """What the weights file records about its adaptation (safetensors metadata, ``about``);
+    ``identities``: each take's ``take_identity``."""
     check = {"snr_db": list(CHECK_SNR_DB),
              "base_si_sdr_db": [round(adaptation.base.by_snr[s], 2) for s in CHECK_SNR_DB],
              "adapted_si_sdr_db": [round(adaptation.tuned.by_snr[s], 2) for s in CHECK_SNR_DB],
@@ -269,6 +296,7 @@ def describe(takes: list[str | os.PathLike], noise: SceneNoise, adaptation: Adap
     return {
         "name": models.role(base), "base": str(base), "adapted": adaptation.adapted, "verdict": adaptation.reason,
         "adapted_on": sorted({Path(t).name for t in takes}),
+        "takes": sorted(identities, key=lambda t: t["name"]),
         "noise_from": sorted({s.source for s in noise.stretches}),
         "noise_seconds": round(noise.seconds, 2),
         "noise_stretches": [[s.source, round(s.start_s, 2), round(s.end_s, 2)] for s in noise.stretches[:200]],
@@ -298,11 +326,13 @@ def learn(takes: list[str | os.PathLike], output: str | os.PathLike | None, nois
         warnings.append(f"the detector heard dialogue in only {100 * (1 - share):.0f} % of the take(s): if they are "
                         "mostly dialogue, the noise it learned from holds speech (a loud noise can hide it from "
                         "the detector); give --noise-range or --noise")
+    identities = [take_identity(Path(t)) for t in takes]  # read before adapting: inside the budget
     adaptation = adapt(noise, base, budget_s, started, seed, max_steps, device=device, progress=progress)
     model = adaptation.model
     if output is not None:
         try:
-            save(model, output, model.family, dict(model.args), describe(takes, noise, adaptation, base, budget_s))
+            save(model, output, model.family, dict(model.args),
+                 describe(takes, noise, adaptation, base, budget_s, identities))
         except OSError as exc:  # a full disk, a folder gone: nothing is left behind (save is atomic)
             raise OutputError(f"{output}: cannot write the learned network ({exc.strerror or exc})") from None
     return LearnResult(Path(output) if output is not None else None, noise, adaptation,

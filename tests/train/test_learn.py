@@ -202,13 +202,22 @@ def test_batch_learns_once_per_folder_and_reuses_it(tmp_path, take, capsys, monk
     (tmp_path / "out").rename(moved)  # a rerun, into the output folder under another name:
     assert main([*args[:2], str(moved), *args[3:]]) == 0  # nothing learned again, nothing restored again
     assert len(calls) == 2 and "3 already done (skipped)" in capsys.readouterr().out
+    about = models.read_metadata(moved / "night" / ".dxkit-scene.safetensors")[2]
+    assert [t["name"] for t in about["takes"]] == ["t1.wav", "t2.wav"]
+    assert about["takes"][0]["sha256"] == digest(src / "night" / "t1.wav")
+    # a take exported again under its name (its content changed): that folder is learned again
+    audio, rate = sf.read(take, dtype="float32")
+    sf.write(src / "night" / "t2.wav", audio * 0.5, rate, subtype="FLOAT")
+    assert main([*args[:2], str(moved), *args[3:]]) == 0
+    assert len(calls) == 3 and calls[-1] == ["t1.wav", "t2.wav"]
+    assert "1 already done (skipped)" in capsys.readouterr().out  # day's t1; night's two restored again
     # a folder with too little noise is restored as it is, with a warning; the batch goes on
     (src / "short").mkdir()
     sf.write(src / "short" / "t.wav", np.zeros(RATE, np.float32) + 0.01, RATE)
     assert main([*args[:2], str(moved), *args[3:]]) == 0
     said = capsys.readouterr()
     assert "not learned, restored with denoise as it is (too little noise" in said.err
-    assert (moved / "short" / "t.wav").is_file() and len(calls) == 3
+    assert (moved / "short" / "t.wav").is_file() and len(calls) == 4
 
 
 def test_noise_in_most_of_a_take_is_flagged(tmp_path):
